@@ -1,0 +1,1 @@
+//! Rampart text engine (in progress).
