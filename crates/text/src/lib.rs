@@ -1,1 +1,2 @@
 //! Rampart text engine (in progress).
+pub mod normalise;
