@@ -1,0 +1,552 @@
+//! The term matcher: every phrase of every library compiled into one Aho-Corasick automaton over
+//! normalised text, then checked for word boundaries, letter runs and allow-lists.
+//!
+//! A [`Matcher`] is immutable once built; [`crate::TextEngine`] swaps a new one in atomically
+//! when libraries change, so lookups never take a lock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rampart_types::{ByteSpan, Evidence, EvidenceKind, Signal, Trick};
+
+use crate::library::{compile_regex, LibraryError, LibraryKind, Rule, TermLibrary};
+use crate::normalise::{is_word_char, Normalised, Normaliser, TrickSet};
+
+/// At most this many hits are kept per phrase and per regex in one message.
+const MAX_HITS_PER_ATOM: usize = 8;
+/// At most this many hits are examined in one message, whatever its length.
+const MAX_HITS_PER_MESSAGE: usize = 4096;
+
+/// One phrase in canonical form, as the automaton sees it.
+#[derive(Debug, Clone)]
+struct Atom {
+    /// Minimum run length of each canonical unit (`ass` → `as` with runs [1, 2]).
+    runs: Vec<u32>,
+    /// Unit positions that must have come from leetspeak (ambiguous `1`/`!`/`|` variants).
+    leet_positions: Vec<u16>,
+    check_left: bool,
+    check_right: bool,
+    allow_plural: bool,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledRule {
+    library: usize,
+    term: usize,
+    required: Vec<Vec<usize>>,
+    excluded: Vec<Vec<usize>>,
+}
+
+#[derive(Debug)]
+struct RegexRule {
+    library: usize,
+    term: usize,
+    regex: regex::Regex,
+}
+
+/// Where one phrase matched, in canonical units.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    first: usize,
+    last: usize,
+    tricks: TrickSet,
+}
+
+/// The compiled form of a set of libraries.
+#[derive(Debug)]
+pub struct Matcher {
+    libraries: Vec<Arc<TermLibrary>>,
+    automaton: Option<AhoCorasick>,
+    /// Atoms sharing the same canonical text, per automaton pattern.
+    pattern_atoms: Vec<Vec<usize>>,
+    atoms: Vec<Atom>,
+    /// For each atom, the rules whose first required alternative contains it.
+    rules_by_atom: Vec<Vec<usize>>,
+    rules: Vec<CompiledRule>,
+    regexes: Vec<RegexRule>,
+}
+
+/// Reusable per-thread buffers for scanning.
+#[derive(Debug, Default)]
+pub struct ScanScratch {
+    normaliser: Normaliser,
+    normalised: Normalised,
+    hits: HashMap<usize, Vec<Hit>>,
+}
+
+impl Matcher {
+    /// A matcher with no libraries.
+    pub fn empty() -> Self {
+        Matcher::build(Vec::new()).expect("an empty matcher always builds")
+    }
+
+    /// Compiles libraries into one automaton.
+    pub fn build(libraries: Vec<Arc<TermLibrary>>) -> Result<Self, LibraryError> {
+        let mut normaliser = Normaliser::new();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut pattern_index: HashMap<String, usize> = HashMap::new();
+        let mut pattern_atoms: Vec<Vec<usize>> = Vec::new();
+        let mut atoms: Vec<Atom> = Vec::new();
+        let mut atom_index: HashMap<(String, Vec<u32>, Vec<u16>), usize> = HashMap::new();
+        let mut rules = Vec::new();
+        let mut regexes = Vec::new();
+
+        let mut intern = |canonical: String, atom: Atom| -> usize {
+            let key = (canonical.clone(), atom.runs.clone(), atom.leet_positions.clone());
+            if let Some(&id) = atom_index.get(&key) {
+                return id;
+            }
+            let id = atoms.len();
+            atoms.push(atom);
+            atom_index.insert(key, id);
+            let pattern = *pattern_index.entry(canonical.clone()).or_insert_with(|| {
+                patterns.push(canonical);
+                pattern_atoms.push(Vec::new());
+                patterns.len() - 1
+            });
+            pattern_atoms[pattern].push(id);
+            id
+        };
+
+        for (library_index, library) in libraries.iter().enumerate() {
+            for (term_index, term) in library.terms.iter().enumerate() {
+                match &term.rule {
+                    Rule::Regex(pattern) => {
+                        let regex = compile_regex(pattern).map_err(|reason| LibraryError::Regex {
+                            line: term_index + 1,
+                            reason,
+                        })?;
+                        regexes.push(RegexRule {
+                            library: library_index,
+                            term: term_index,
+                            regex,
+                        });
+                    }
+                    Rule::Phrases { required, excluded } => {
+                        let mut compile = |phrase: &str| -> Vec<usize> {
+                            phrase_atoms(&mut normaliser, phrase)
+                                .into_iter()
+                                .map(|(canonical, atom)| intern(canonical, atom))
+                                .collect()
+                        };
+                        let required: Vec<Vec<usize>> = required.iter().map(|p| compile(p)).collect();
+                        let excluded: Vec<Vec<usize>> = excluded.iter().map(|p| compile(p)).collect();
+                        if required.iter().any(Vec::is_empty) {
+                            continue; // a phrase that normalises to nothing can never match
+                        }
+                        rules.push(CompiledRule {
+                            library: library_index,
+                            term: term_index,
+                            required,
+                            excluded,
+                        });
+                    }
+                }
+            }
+        }
+
+        let mut rules_by_atom = vec![Vec::new(); atoms.len()];
+        for (rule_index, rule) in rules.iter().enumerate() {
+            for &atom in &rule.required[0] {
+                rules_by_atom[atom].push(rule_index);
+            }
+        }
+        let automaton = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build(&patterns)
+                    .map_err(|e| LibraryError::Line {
+                        line: 0,
+                        reason: format!("term automaton: {e}"),
+                    })?,
+            )
+        };
+        Ok(Matcher {
+            libraries,
+            automaton,
+            pattern_atoms,
+            atoms,
+            rules_by_atom,
+            rules,
+            regexes,
+        })
+    }
+
+    /// The libraries this matcher was built from.
+    pub fn libraries(&self) -> &[Arc<TermLibrary>] {
+        &self.libraries
+    }
+
+    /// Number of distinct phrases in the automaton.
+    pub fn phrase_count(&self) -> usize {
+        self.atoms.len()
+    }
+
+    /// Finds every library hit in `text`. Libraries named in `disabled` are skipped.
+    pub fn scan(&self, text: &str, disabled: &[String], scratch: &mut ScanScratch) -> Vec<Signal> {
+        let ScanScratch {
+            normaliser,
+            normalised,
+            hits,
+        } = scratch;
+        normaliser.normalise_into(text, normalised);
+        hits.clear();
+        self.collect_hits(normalised, hits);
+
+        let allowed: Vec<(usize, usize)> = self.allowed_ranges(hits, disabled);
+        let mut signals = Vec::new();
+        let mut seen_rules = Vec::new();
+        for (&atom, atom_hits) in hits.iter() {
+            for &rule_index in &self.rules_by_atom[atom] {
+                if seen_rules.contains(&rule_index) {
+                    continue;
+                }
+                seen_rules.push(rule_index);
+                let rule = &self.rules[rule_index];
+                let library = &self.libraries[rule.library];
+                if library.kind == LibraryKind::Allow || disabled.iter().any(|d| *d == library.name) {
+                    continue;
+                }
+                self.evaluate_rule(rule, hits, &allowed, text, normalised, &mut signals);
+                let _ = atom_hits;
+            }
+        }
+        if !self.regexes.is_empty() {
+            self.scan_regexes(text, normalised, disabled, &allowed, &mut signals);
+        }
+        signals
+    }
+
+    fn collect_hits(&self, normalised: &Normalised, hits: &mut HashMap<usize, Vec<Hit>>) {
+        let Some(automaton) = &self.automaton else { return };
+        let canonical = normalised.text();
+        let mut examined = 0;
+        for m in automaton.find_overlapping_iter(canonical) {
+            examined += 1;
+            if examined > MAX_HITS_PER_MESSAGE {
+                break;
+            }
+            if !normalised.is_unit_start(m.start()) || !normalised.is_unit_start(m.end()) {
+                continue;
+            }
+            let first = normalised.unit_at(m.start());
+            let last = if m.end() == canonical.len() {
+                normalised.units().len()
+            } else {
+                normalised.unit_at(m.end())
+            };
+            for &atom_id in &self.pattern_atoms[m.pattern().as_usize()] {
+                let atom_hits = hits.entry(atom_id).or_default();
+                if atom_hits.len() >= MAX_HITS_PER_ATOM {
+                    continue;
+                }
+                if let Some(hit) = verify(&self.atoms[atom_id], normalised, first, last) {
+                    atom_hits.push(hit);
+                }
+            }
+        }
+        hits.retain(|_, v| !v.is_empty());
+    }
+
+    fn allowed_ranges(&self, hits: &HashMap<usize, Vec<Hit>>, disabled: &[String]) -> Vec<(usize, usize)> {
+        let mut ranges = Vec::new();
+        for rule in &self.rules {
+            let library = &self.libraries[rule.library];
+            if library.kind != LibraryKind::Allow || disabled.iter().any(|d| *d == library.name) {
+                continue;
+            }
+            if let Some(found) = rule_hits(rule, hits, &[]) {
+                ranges.extend(found.iter().map(|h| (h.first, h.last)));
+            }
+        }
+        ranges
+    }
+
+    fn evaluate_rule(
+        &self,
+        rule: &CompiledRule,
+        hits: &HashMap<usize, Vec<Hit>>,
+        allowed: &[(usize, usize)],
+        text: &str,
+        normalised: &Normalised,
+        signals: &mut Vec<Signal>,
+    ) {
+        let Some(found) = rule_hits(rule, hits, allowed) else { return };
+        let library = &self.libraries[rule.library];
+        let term = &library.terms[rule.term];
+        for hit in found {
+            let span = normalised.original_span(hit.first, hit.last);
+            let mut evidence = Evidence::new(EvidenceKind::Term).with_span(text, span);
+            evidence.library = Some(library.name.clone());
+            evidence.term = Some(term.source.clone());
+            evidence.tricks = hit.tricks.to_vec();
+            signals.push(Signal {
+                label: term.label.clone(),
+                score: term.severity.score(),
+                evidence,
+                floor: library.kind.floor(),
+            });
+        }
+    }
+
+    fn scan_regexes(
+        &self,
+        text: &str,
+        normalised: &Normalised,
+        disabled: &[String],
+        allowed: &[(usize, usize)],
+        signals: &mut Vec<Signal>,
+    ) {
+        let (expanded, unit_of_byte) = normalised.expanded();
+        for rule in &self.regexes {
+            let library = &self.libraries[rule.library];
+            if library.kind == LibraryKind::Allow || disabled.iter().any(|d| *d == library.name) {
+                continue;
+            }
+            let term = &library.terms[rule.term];
+            for m in rule.regex.find_iter(&expanded).take(MAX_HITS_PER_ATOM) {
+                if m.start() == m.end() {
+                    continue;
+                }
+                let first = unit_of_byte[m.start()] as usize;
+                let last = unit_of_byte[m.end() - 1] as usize + 1;
+                if is_allowed(allowed, first, last) {
+                    continue;
+                }
+                let span: ByteSpan = normalised.original_span(first, last);
+                let mut evidence = Evidence::new(EvidenceKind::Regex).with_span(text, span);
+                evidence.library = Some(library.name.clone());
+                evidence.term = Some(term.source.clone());
+                evidence.tricks = normalised.tricks(first, last).to_vec();
+                signals.push(Signal {
+                    label: term.label.clone(),
+                    score: term.severity.score(),
+                    evidence,
+                    floor: library.kind.floor(),
+                });
+            }
+        }
+    }
+}
+
+fn is_allowed(allowed: &[(usize, usize)], first: usize, last: usize) -> bool {
+    allowed.iter().any(|&(a, b)| a <= first && last <= b)
+}
+
+/// The hits to report for a rule, or `None` when it does not fire. A rule fires when each
+/// required phrase has a hit outside the allow-listed ranges and no excluded phrase has any hit.
+fn rule_hits(rule: &CompiledRule, hits: &HashMap<usize, Vec<Hit>>, allowed: &[(usize, usize)]) -> Option<Vec<Hit>> {
+    let phrase_hits = |alternatives: &[usize]| -> Vec<Hit> {
+        alternatives
+            .iter()
+            .filter_map(|a| hits.get(a))
+            .flatten()
+            .filter(|h| !is_allowed(allowed, h.first, h.last))
+            .copied()
+            .collect()
+    };
+    if rule.excluded.iter().any(|alts| alts.iter().any(|a| hits.contains_key(a))) {
+        return None;
+    }
+    let mut found = Vec::new();
+    for (i, alternatives) in rule.required.iter().enumerate() {
+        let mut phrase = phrase_hits(alternatives);
+        if phrase.is_empty() {
+            return None;
+        }
+        if i > 0 {
+            phrase.truncate(1); // for `a & b`, one piece of evidence per extra phrase
+        }
+        found.extend(phrase);
+    }
+    Some(found)
+}
+
+/// Checks a raw automaton hit against word boundaries, letter runs and leet requirements.
+fn verify(atom: &Atom, normalised: &Normalised, first: usize, mut last: usize) -> Option<Hit> {
+    let units = normalised.units();
+    if last - first != atom.runs.len() {
+        return None;
+    }
+    let mut tricks = normalised.tricks(first, last);
+    for (k, unit) in units[first..last].iter().enumerate() {
+        if unit.run < atom.runs[k] {
+            return None;
+        }
+        if unit.run > atom.runs[k] {
+            tricks.insert(Trick::Repetition);
+        }
+    }
+    for &pos in &atom.leet_positions {
+        if !units[first + pos as usize].tricks.contains(Trick::Leet) {
+            return None;
+        }
+    }
+    if atom.check_left
+        && first > 0
+        && units[first - 1].is_word()
+        && !units[first].is_soft_boundary()
+    {
+        return None;
+    }
+    if atom.check_right && last < units.len() && units[last].is_word() && !units[last - 1].is_soft_boundary() {
+        let plural = plural_suffix(normalised, last).filter(|_| atom.allow_plural)?;
+        tricks = tricks.union(normalised.tricks(last, last + plural));
+        last += plural;
+    }
+    Some(Hit { first, last, tricks })
+}
+
+/// Length in units of an `s` or `es` ending at a word boundary after `at`.
+fn plural_suffix(normalised: &Normalised, at: usize) -> Option<usize> {
+    let units = normalised.units();
+    let ends_word = |i: usize| i >= units.len() || !units[i].is_word();
+    match (units.get(at).map(|u| u.ch), units.get(at + 1).map(|u| u.ch)) {
+        (Some('s'), _) if ends_word(at + 1) => Some(1),
+        (Some('e'), Some('s')) if ends_word(at + 2) => Some(2),
+        _ => None,
+    }
+}
+
+/// The atoms of one phrase: its canonical form and, when it holds `l` or `i`, the variants a
+/// leet `1`, `!` or `|` produces (`s1ut` normalises to `siut`, `b|tch` to `bltch`).
+fn phrase_atoms(normaliser: &mut Normaliser, phrase: &str) -> Vec<(String, Atom)> {
+    let normalised = normaliser.normalise(phrase.trim());
+    let units = normalised.units();
+    if units.is_empty() || units.iter().all(|u| u.ch == ' ') {
+        return Vec::new();
+    }
+    let canonical: String = units.iter().map(|u| u.ch).collect();
+    let first = units[0].ch;
+    let last = units[units.len() - 1].ch;
+    let base = Atom {
+        runs: units.iter().map(|u| u.run).collect(),
+        leet_positions: Vec::new(),
+        check_left: needs_boundary(first),
+        check_right: needs_boundary(last),
+        allow_plural: units.len() >= 3 && last.is_ascii_lowercase(),
+    };
+    let mut out = vec![(canonical.clone(), base.clone())];
+    for (from, to) in [('l', 'i'), ('i', 'l')] {
+        if !canonical.contains(from) || units.len() > u16::MAX as usize {
+            continue;
+        }
+        let positions: Vec<u16> = units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.ch == from)
+            .map(|(i, _)| i as u16)
+            .collect();
+        let variant: String = canonical.chars().map(|c| if c == from { to } else { c }).collect();
+        let mut atom = base.clone();
+        atom.leet_positions = positions;
+        out.push((variant, atom));
+    }
+    out
+}
+
+/// Word boundaries apply at edges that are word characters of scripts written with spaces.
+fn needs_boundary(c: char) -> bool {
+    is_word_char(c) && !is_unspaced_script(c)
+}
+
+/// Scripts written without spaces between words (CJK, Thai, Lao, Khmer, Myanmar, Japanese kana).
+fn is_unspaced_script(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x2E80..=0x9FFF | 0xAC00..=0xD7AF
+        | 0xF900..=0xFAFF | 0x20000..=0x3FFFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::Severity;
+    use rampart_types::Label;
+
+    fn matcher(libs: &[(&str, LibraryKind, &str)]) -> Matcher {
+        let libraries = libs
+            .iter()
+            .map(|(name, kind, source)| {
+                Arc::new(TermLibrary::parse(name, *kind, Label::Profanity, Severity::STRONG, source).unwrap())
+            })
+            .collect();
+        Matcher::build(libraries).unwrap()
+    }
+
+    fn terms(m: &Matcher, text: &str) -> Vec<(String, String)> {
+        let mut scratch = ScanScratch::default();
+        let mut out: Vec<(String, String)> = m
+            .scan(text, &[], &mut scratch)
+            .into_iter()
+            .map(|s| (s.evidence.term.unwrap(), s.evidence.matched.unwrap()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn word_boundaries_keep_innocent_words_clean() {
+        let m = matcher(&[("p", LibraryKind::Block, "ass\ncock\ntit\ndick")]);
+        for clean in ["assassin", "cocktail", "title", "Dickens", "as sure as", "class"] {
+            assert!(terms(&m, clean).is_empty(), "{clean} was flagged");
+        }
+        assert_eq!(terms(&m, "what an ass!"), vec![("ass".into(), "ass".into())]);
+        assert_eq!(terms(&m, "nice tits"), vec![("tit".into(), "tits".into())]);
+    }
+
+    #[test]
+    fn repetition_needs_at_least_the_terms_letters() {
+        let m = matcher(&[("p", LibraryKind::Block, "ass\nfuck")]);
+        assert!(terms(&m, "as").is_empty());
+        assert_eq!(terms(&m, "asssss").len(), 1);
+        assert_eq!(terms(&m, "fuuuuck").len(), 1);
+    }
+
+    #[test]
+    fn and_and_unless_rules() {
+        let m = matcher(&[("p", LibraryKind::Block, "buy & pills\nkill ~ time")]);
+        assert!(terms(&m, "buy now").is_empty());
+        assert_eq!(terms(&m, "buy cheap pills").len(), 2);
+        assert!(terms(&m, "kill time").is_empty());
+        assert_eq!(terms(&m, "kill him"), vec![("kill ~ time".into(), "kill".into())]);
+    }
+
+    #[test]
+    fn allow_lists_exempt_covered_words() {
+        let m = matcher(&[
+            ("p", LibraryKind::Block, "dick"),
+            ("a", LibraryKind::Allow, "moby dick"),
+        ]);
+        assert!(terms(&m, "I read Moby Dick").is_empty());
+        assert_eq!(terms(&m, "moby dick, you dick").len(), 1);
+    }
+
+    #[test]
+    fn ambiguous_leet_variants_need_leet() {
+        let m = matcher(&[("p", LibraryKind::Block, "slut\nbitch")]);
+        assert_eq!(terms(&m, "s1ut").len(), 1);
+        assert_eq!(terms(&m, "b|tch").len(), 1);
+        assert!(terms(&m, "siut").is_empty());
+    }
+
+    #[test]
+    fn regex_rules_run_on_expanded_normalised_text() {
+        let m = matcher(&[("p", LibraryKind::Review, r"re:\bki+ll+ (yo)?u\b")]);
+        assert_eq!(terms(&m, "I will KIIILL u"), vec![(r"re:\bki+ll+ (yo)?u\b".replace("re:", ""), "KIIILL u".into())]
+            .into_iter()
+            .map(|(t, m)| (format!("re:{t}"), m))
+            .collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn spans_point_at_the_original_characters() {
+        let m = matcher(&[("p", LibraryKind::Block, "fuck")]);
+        let text = "well f\u{200B}ü©k it";
+        let found = terms(&m, text);
+        assert_eq!(found, vec![("fuck".into(), "f\u{200B}ü©k".into())]);
+    }
+}
