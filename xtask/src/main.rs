@@ -1,1 +1,63 @@
-fn main() {}
+//! Project tasks that are not part of the product: seeding built-in libraries from the shared
+//! corpora, training the text models, and benchmarks.
+//!
+//! Run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+
+mod seed;
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "Rampart project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Regenerate a built-in library from the shared corpora.
+    Seed {
+        /// Which library: `profanity`.
+        what: String,
+        /// The shared text corpora (default: $RAMPART_TESTDATA/text or ../shared/testdata/text).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.task {
+        Task::Seed { what, corpus } => {
+            let corpus = corpus.map_or_else(text_corpus_dir, Ok)?;
+            match what.as_str() {
+                "profanity" => seed::seed_profanity(
+                    &corpus,
+                    &workspace_root().join("crates/text/libraries/profanity-en.lib"),
+                ),
+                other => bail!("unknown library '{other}': use profanity"),
+            }
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// `$RAMPART_TESTDATA/text`, else `../shared/testdata/text` beside the workspace.
+fn text_corpus_dir() -> Result<PathBuf> {
+    let dir = match std::env::var_os("RAMPART_TESTDATA") {
+        Some(dir) => PathBuf::from(dir).join("text"),
+        None => workspace_root().join("../shared/testdata/text"),
+    };
+    if !dir.is_dir() {
+        bail!("shared text corpora not found at {} (set RAMPART_TESTDATA)", dir.display());
+    }
+    Ok(dir)
+}
