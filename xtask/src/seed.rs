@@ -18,7 +18,7 @@ const CONTEXT_DEPENDENT: &[&str] = &[
     "69", "bbc", "nip", "hustler", "nonce", "bastinado", "cooties", "scut", "dong", "knob", "muff",
     "pecker", "sack", "snatch", "wang", "spunk", "suck", "booty", "prick", "tramp", "anal",
     "breasts", "bugger", "s&m", "bj", "gyp", "dix", "fux", "abbie", "aboe", "buttermilk", "greaser",
-    "nuggets", "jim crow", "zip in the wire",
+    "nuggets", "jim crow", "zip in the wire", "niger",
 ];
 
 const HATE_CATEGORIES: &[&str] = &[
@@ -49,6 +49,7 @@ pub fn seed_profanity(corpus_dir: &Path, out: &Path) -> Result<()> {
         let canonical = normaliser.normalise(text).text().to_owned();
         if lower.chars().all(|c| !c.is_alphabetic())
             || CONTEXT_DEPENDENT.contains(&lower.as_str())
+            || CONTEXT_DEPENDENT.contains(&canonical.as_str())
             || canonical.chars().filter(|c| c.is_alphanumeric()).count() < 3
             || text.contains('\t')
             || text.contains(" & ")
@@ -63,9 +64,16 @@ pub fn seed_profanity(corpus_dir: &Path, out: &Path) -> Result<()> {
             "profanity"
         };
         let severity = rating.clamp(1.0, 3.0);
+        // Variants that normalise alike become one term: the highest severity, shown under
+        // the plainest spelling (fewest non-letters, then shortest).
+        let plainness = |t: &str| (t.chars().filter(|c| !c.is_alphabetic() && *c != ' ').count(), t.len());
         let entry = terms.entry(canonical).or_insert((lower.clone(), label, severity));
         if severity > entry.2 {
-            *entry = (lower, label, severity);
+            entry.1 = label;
+            entry.2 = severity;
+        }
+        if plainness(&lower) < plainness(&entry.0) {
+            entry.0 = lower;
         }
     }
     let mut file = String::from(

@@ -1,1 +1,102 @@
-fn main() {}
+//! The `rampart` binary: the command line of DESIGN.md §4.
+//!
+//! Verdicts go to stdout as JSON, diagnostics to stderr. Exit codes: 0 success, 1 when a verdict
+//! reaches `--fail-on`, 2 for usage or input errors (with a one-line reason on stderr).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod datadir;
+mod eval;
+mod library_cmd;
+mod scan;
+
+/// Rampart: a self-hostable content-moderation engine.
+#[derive(Parser)]
+#[command(name = "rampart", version, about, propagate_version = true)]
+struct Cli {
+    /// The local data dir (libraries, policy, banks).
+    #[arg(long, global = true, env = "RAMPART_DATA", default_value = "./rampart-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Moderate content and print verdicts as JSON.
+    Scan {
+        #[command(subcommand)]
+        what: ScanWhat,
+    },
+    /// Manage term libraries in the data dir.
+    Library {
+        #[command(subcommand)]
+        action: library_cmd::LibraryAction,
+    },
+    /// Measure accuracy on a labelled corpus.
+    Eval {
+        #[command(subcommand)]
+        what: EvalWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScanWhat {
+    /// Moderate text given as an argument, or read from stdin with `-` (or no argument).
+    Text(scan::TextArgs),
+}
+
+#[derive(Subcommand)]
+enum EvalWhat {
+    /// Precision, recall, F1 and false-positive rate per label on the shared text corpora's
+    /// test split, for each model and for the whole engine under the policy.
+    Text(eval::EvalArgs),
+}
+
+/// The verdict level at which `--fail-on` makes the command exit 1.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FailOn {
+    Review,
+    Block,
+}
+
+/// An error that maps to exit code 2 with a one-line reason.
+#[derive(Debug)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan {
+            what: ScanWhat::Text(args),
+        } => scan::scan_text(&cli.data, args),
+        Command::Library { action } => library_cmd::run(&cli.data, action).map(|()| ExitCode::SUCCESS),
+        Command::Eval {
+            what: EvalWhat::Text(args),
+        } => eval::eval_text(&cli.data, args).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            let reason = error
+                .chain()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(": ")
+                .replace('\n', " ");
+            eprintln!("rampart: {reason}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! `rampart scan text`.
+
+use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use rampart_contacts::ContactOptions;
+use rampart_policy::Policy;
+use rampart_text::{ScanOptions, TextEngine};
+use rampart_types::{ContentRef, ContentType, ErrorCode, Suggestion, Verdict};
+use sha2::{Digest, Sha256};
+
+use crate::datadir::DataDir;
+use crate::{FailOn, InputError};
+
+/// Largest text accepted as one input (argument, whole stdin, or one `--jsonl` line).
+pub const MAX_INPUT_BYTES: usize = 256 * 1024 * 1024;
+
+#[derive(Args)]
+pub struct TextArgs {
+    /// The text, or `-` (the default) to read stdin.
+    text: Option<String>,
+    /// Read stdin line by line and print one verdict per line (constant memory).
+    #[arg(long)]
+    jsonl: bool,
+    /// A TOML policy file (default: policy.toml in the data dir, else the built-in policy).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Exit 1 when any verdict reaches this level.
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+    /// Replace invalid UTF-8 with U+FFFD instead of refusing the input.
+    #[arg(long)]
+    lossy: bool,
+    /// The caller's id for the content, copied into `content_ref.client_id`.
+    #[arg(long)]
+    client_id: Option<String>,
+}
+
+/// Everything needed to turn a text into a verdict.
+pub struct TextModerator {
+    pub engine: TextEngine,
+    pub policy: Policy,
+    pub options: ScanOptions,
+}
+
+impl TextModerator {
+    pub fn new(engine: TextEngine, policy: Policy) -> Self {
+        let options = scan_options(&policy);
+        TextModerator {
+            engine,
+            policy,
+            options,
+        }
+    }
+
+    /// The verdict for one text.
+    pub fn verdict(&self, text: &str, client_id: Option<String>) -> Verdict {
+        let started = Instant::now();
+        let scan = self.engine.scan(text, &self.options);
+        let decision = self.policy.decide(scan.signals);
+        Verdict {
+            id: ulid::Ulid::new().to_string(),
+            content_type: ContentType::Text,
+            content_ref: ContentRef {
+                sha256: hex::encode(Sha256::digest(text.as_bytes())),
+                pdq: None,
+                client_id,
+            },
+            suggestion: decision.suggestion,
+            labels: decision.labels,
+            policy: self.policy.id(),
+            models: scan.models,
+            elapsed_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+        }
+    }
+}
+
+/// The text detectors' settings that a policy controls.
+pub fn scan_options(policy: &Policy) -> ScanOptions {
+    ScanOptions {
+        disabled_libraries: policy.text.disabled_libraries.clone(),
+        terms: policy.text.terms,
+        models: policy.text.models,
+        contacts: policy.text.contacts,
+        contact_options: ContactOptions {
+            default_region: policy.text.phone_region.clone(),
+            allowed_domains: policy.text.allowed_domains.clone(),
+        },
+    }
+}
+
+pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
+    let dir = DataDir::new(data);
+    let policy = dir.policy(args.policy.as_deref())?;
+    let moderator = TextModerator::new(dir.text_engine()?, policy);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut worst = Suggestion::Pass;
+    let mut input_errors = 0usize;
+
+    let from_stdin = matches!(args.text.as_deref(), None | Some("-"));
+    if args.jsonl {
+        if !from_stdin {
+            return Err(InputError("--jsonl reads stdin: pass '-' or no text".into()).into());
+        }
+        let stdin = io::stdin();
+        let mut reader = stdin.lock();
+        let mut line = Vec::new();
+        let mut number = 0usize;
+        loop {
+            let read = read_line_capped(&mut reader, &mut line, MAX_INPUT_BYTES)?;
+            let LineRead::Line { truncated } = read else { break };
+            number += 1;
+            if truncated {
+                input_errors += 1;
+                write_error(&mut out, ErrorCode::PayloadTooLarge, &format!("line {number} is longer than {MAX_INPUT_BYTES} bytes"))?;
+                continue;
+            }
+            let text = match decode(&line, args.lossy) {
+                Ok(text) => text,
+                Err(reason) => {
+                    input_errors += 1;
+                    write_error(&mut out, ErrorCode::InvalidRequest, &format!("line {number}: {reason}"))?;
+                    continue;
+                }
+            };
+            let verdict = moderator.verdict(&text, args.client_id.clone());
+            worst = worst.max(verdict.suggestion);
+            if !write_json(&mut out, &verdict)? {
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    } else {
+        let text = match args.text {
+            Some(text) if text != "-" => text,
+            _ => {
+                let mut bytes = Vec::new();
+                io::stdin()
+                    .lock()
+                    .take(MAX_INPUT_BYTES as u64 + 1)
+                    .read_to_end(&mut bytes)?;
+                if bytes.len() > MAX_INPUT_BYTES {
+                    return Err(InputError(format!("{}: input is larger than {MAX_INPUT_BYTES} bytes", ErrorCode::PayloadTooLarge)).into());
+                }
+                decode(&bytes, args.lossy).map_err(InputError)?.into_owned()
+            }
+        };
+        let verdict = moderator.verdict(&text, args.client_id.clone());
+        worst = verdict.suggestion;
+        write_json(&mut out, &verdict)?;
+    }
+    out.flush().ok();
+    if input_errors > 0 {
+        eprintln!("rampart: {input_errors} input line(s) were refused (see the error lines in the output)");
+        return Ok(ExitCode::from(2));
+    }
+    let failed = match args.fail_on {
+        Some(FailOn::Review) => worst >= Suggestion::Review,
+        Some(FailOn::Block) => worst >= Suggestion::Block,
+        None => false,
+    };
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// UTF-8 text from bytes; invalid UTF-8 is refused with its byte offset unless `lossy`.
+fn decode(bytes: &[u8], lossy: bool) -> std::result::Result<std::borrow::Cow<'_, str>, String> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.into()),
+        Err(_) if lossy => Ok(String::from_utf8_lossy(bytes)),
+        Err(e) => Err(format!(
+            "{}: invalid UTF-8 at byte {} (use --lossy to replace it)",
+            ErrorCode::InvalidRequest,
+            e.valid_up_to()
+        )),
+    }
+}
+
+enum LineRead {
+    Line { truncated: bool },
+    Eof,
+}
+
+/// Reads one line (without its `\n` or `\r\n`) into `line`, keeping at most `cap` bytes: the rest
+/// of a longer line is read and dropped, so memory stays bounded whatever the input.
+fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>, cap: usize) -> io::Result<LineRead> {
+    line.clear();
+    let mut truncated = false;
+    let mut any = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        any = true;
+        let (chunk, consumed, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        if line.len() + chunk.len() > cap {
+            truncated = true;
+            line.clear();
+        } else if !truncated {
+            line.extend_from_slice(chunk);
+        }
+        reader.consume(consumed);
+        if done {
+            break;
+        }
+    }
+    if !any {
+        return Ok(LineRead::Eof);
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(LineRead::Line { truncated })
+}
+
+/// Writes one JSON value and a newline; returns false when stdout was closed (broken pipe).
+fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<bool> {
+    let result = serde_json::to_writer(&mut *out, value)
+        .map_err(io::Error::from)
+        .and_then(|()| out.write_all(b"\n"));
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn write_error(out: &mut impl Write, code: ErrorCode, message: &str) -> Result<bool> {
+    write_json(
+        out,
+        &serde_json::json!({"error": {"code": code, "message": message}}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_dropped_not_buffered() {
+        let input = format!("short\n{}\nafter\r\n", "x".repeat(100));
+        let mut reader = io::BufReader::with_capacity(8, input.as_bytes());
+        let mut line = Vec::new();
+        let mut seen = Vec::new();
+        while let LineRead::Line { truncated } = read_line_capped(&mut reader, &mut line, 10).unwrap() {
+            seen.push((String::from_utf8(line.clone()).unwrap(), truncated));
+        }
+        assert_eq!(
+            seen,
+            vec![("short".into(), false), (String::new(), true), ("after".into(), false)]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_reports_the_byte_offset() {
+        let err = decode(b"abc \xff def", false).unwrap_err();
+        assert!(err.contains("byte 4"), "{err}");
+        assert_eq!(decode(b"abc \xff", true).unwrap(), "abc \u{FFFD}");
+    }
+}

@@ -1,0 +1,305 @@
+//! [`TextEngine`]: one text in, every text detector's signals out.
+//!
+//! Holds the compiled term libraries behind an [`ArcSwap`], so a library change builds a new
+//! [`Matcher`] off to the side and swaps it in atomically while scans keep running lock-free on
+//! the old one.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use rampart_contacts::{ContactDetector, ContactOptions};
+use rampart_textmodel::TextModels;
+use rampart_types::{ByteSpan, Evidence, EvidenceKind, Signal};
+
+use crate::library::{LibraryError, TermLibrary};
+use crate::matcher::{Matcher, ScanScratch};
+
+/// Texts longer than this are scanned in overlapping windows, so memory stays bounded.
+pub const WINDOW_BYTES: usize = 64 * 1024;
+/// Overlap between windows: longer than any term, so no term is lost at a window edge.
+pub const WINDOW_OVERLAP_BYTES: usize = 4 * 1024;
+/// At most this many signals are returned for one text, however long.
+pub const MAX_SIGNALS: usize = 1000;
+
+/// The built-in libraries, compiled into the binary.
+const BUILTIN_LIBRARIES: &[(&str, &str)] = &[
+    ("profanity-en", include_str!("../libraries/profanity-en.lib")),
+    ("harassment-en", include_str!("../libraries/harassment-en.lib")),
+    ("threats-en", include_str!("../libraries/threats-en.lib")),
+    ("self-harm-en", include_str!("../libraries/self-harm-en.lib")),
+    ("sexual-en", include_str!("../libraries/sexual-en.lib")),
+    ("illicit-en", include_str!("../libraries/illicit-en.lib")),
+    ("spam-en", include_str!("../libraries/spam-en.lib")),
+    ("ads-en", include_str!("../libraries/ads-en.lib")),
+    ("allow-en", include_str!("../libraries/allow-en.lib")),
+];
+
+/// Which detectors run and with what settings; derived from the policy by the caller.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Library names to skip (built-in or custom).
+    pub disabled_libraries: Vec<String>,
+    /// Run the term libraries.
+    pub terms: bool,
+    /// Run the statistical models (when loaded).
+    pub models: bool,
+    /// Run the PII and ads detectors.
+    pub contacts: bool,
+    /// Settings of the PII and ads detectors (URL allow-list, phone region).
+    pub contact_options: ContactOptions,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            disabled_libraries: Vec::new(),
+            terms: true,
+            models: true,
+            contacts: true,
+            contact_options: ContactOptions::default(),
+        }
+    }
+}
+
+/// The signals for one text and the models that produced some of them.
+#[derive(Debug, Clone, Default)]
+pub struct TextScan {
+    pub signals: Vec<Signal>,
+    /// `name@version` of every model that scored the text.
+    pub models: Vec<String>,
+}
+
+/// The text engine. `Send + Sync`; share it behind an `Arc`.
+pub struct TextEngine {
+    matcher: ArcSwap<Matcher>,
+    /// Serialises writers; readers never touch it.
+    libraries: Mutex<Vec<Arc<TermLibrary>>>,
+    models: ArcSwapOption<TextModels>,
+    contacts: ContactDetector,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<ScanScratch> = RefCell::new(ScanScratch::default());
+}
+
+impl TextEngine {
+    /// An engine with the given libraries and no models.
+    pub fn new(libraries: Vec<TermLibrary>) -> Result<Self, LibraryError> {
+        let libraries: Vec<Arc<TermLibrary>> = libraries.into_iter().map(Arc::new).collect();
+        let matcher = Matcher::build(libraries.clone())?;
+        Ok(TextEngine {
+            matcher: ArcSwap::from_pointee(matcher),
+            libraries: Mutex::new(libraries),
+            models: ArcSwapOption::empty(),
+            contacts: ContactDetector::new(),
+        })
+    }
+
+    /// An engine with the built-in English libraries.
+    pub fn with_builtin_libraries() -> Self {
+        TextEngine::new(builtin_libraries()).expect("built-in libraries compile (tested)")
+    }
+
+    /// Adds a library, or replaces the one with the same name. The very next scan uses it.
+    pub fn upsert_library(&self, library: TermLibrary) -> Result<(), LibraryError> {
+        let mut libraries = self.libraries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = libraries.clone();
+        next.retain(|l| l.name != library.name);
+        next.push(Arc::new(library));
+        let matcher = Matcher::build(next.clone())?;
+        self.matcher.store(Arc::new(matcher));
+        *libraries = next;
+        Ok(())
+    }
+
+    /// Removes a library by name; returns whether it existed.
+    pub fn remove_library(&self, name: &str) -> Result<bool, LibraryError> {
+        let mut libraries = self.libraries.lock().unwrap_or_else(|e| e.into_inner());
+        let before = libraries.len();
+        let next: Vec<_> = libraries.iter().filter(|l| l.name != name).cloned().collect();
+        if next.len() == before {
+            return Ok(false);
+        }
+        let matcher = Matcher::build(next.clone())?;
+        self.matcher.store(Arc::new(matcher));
+        *libraries = next;
+        Ok(true)
+    }
+
+    /// The libraries now in use.
+    pub fn libraries(&self) -> Vec<Arc<TermLibrary>> {
+        self.matcher.load().libraries().to_vec()
+    }
+
+    /// Installs (or removes) the statistical models.
+    pub fn set_models(&self, models: Option<TextModels>) {
+        self.models.store(models.map(Arc::new));
+    }
+
+    /// True when statistical models are loaded.
+    pub fn has_models(&self) -> bool {
+        self.models.load().is_some()
+    }
+
+    /// Runs every enabled detector on `text`.
+    pub fn scan(&self, text: &str, options: &ScanOptions) -> TextScan {
+        let mut scan = TextScan::default();
+        if text.is_empty() {
+            return scan;
+        }
+        let matcher = self.matcher.load();
+        let models = self.models.load();
+        let mut seen: HashSet<(Option<String>, Option<String>, Option<ByteSpan>)> = HashSet::new();
+        let mut best_model_scores: Vec<(String, rampart_types::Label, f32, ByteSpan)> = Vec::new();
+
+        for (offset, window) in windows(text) {
+            let mut found = Vec::new();
+            if options.terms {
+                SCRATCH.with(|scratch| {
+                    let mut scratch = scratch.borrow_mut();
+                    found.extend(matcher.scan(window, &options.disabled_libraries, &mut scratch));
+                });
+            }
+            if options.contacts {
+                found.extend(self.contacts.detect(window, &options.contact_options));
+            }
+            for mut signal in found {
+                if offset > 0 {
+                    shift_span(&mut signal.evidence, text, offset);
+                }
+                let key = (
+                    signal.evidence.library.clone(),
+                    signal.evidence.term.clone().or(signal.evidence.detail.clone()),
+                    signal.evidence.span,
+                );
+                if scan.signals.len() < MAX_SIGNALS && seen.insert(key) {
+                    scan.signals.push(signal);
+                }
+            }
+            if options.models {
+                if let Some(models) = models.as_deref() {
+                    let span = ByteSpan::new(offset, offset + window.len());
+                    for score in models.score(window) {
+                        match best_model_scores.iter_mut().find(|b| b.0 == score.model) {
+                            Some(best) if best.2 >= score.score => {}
+                            Some(best) => *best = (score.model, score.label, score.score, span),
+                            None => best_model_scores.push((score.model, score.label, score.score, span)),
+                        }
+                    }
+                }
+            }
+        }
+        let whole = ByteSpan::new(0, text.len());
+        for (model, label, score, span) in best_model_scores {
+            let mut evidence = Evidence::new(EvidenceKind::Model);
+            evidence.model = Some(model.clone());
+            evidence.score = Some(score);
+            if span != whole {
+                evidence.span = Some(span);
+            }
+            scan.signals.push(Signal {
+                label,
+                score,
+                evidence,
+                floor: None,
+            });
+            scan.models.push(model);
+        }
+        scan
+    }
+}
+
+/// The built-in English libraries, parsed.
+pub fn builtin_libraries() -> Vec<TermLibrary> {
+    BUILTIN_LIBRARIES
+        .iter()
+        .map(|(file, source)| {
+            TermLibrary::from_file_string(source)
+                .unwrap_or_else(|e| panic!("built-in library {file} is invalid: {e}"))
+        })
+        .collect()
+}
+
+/// Splits text into overlapping windows on char boundaries; short texts are one window.
+///
+/// Window size counts *visible* characters: combining marks and invisible format characters
+/// add no canonical units, so they cost nothing and never push a word out of its window. A
+/// letter buried under 10⁵ combining marks still sits in one window with its neighbours.
+fn windows(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut start = 0usize;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        if text.len() - start <= WINDOW_BYTES {
+            done = true;
+            return Some((start, &text[start..]));
+        }
+        let mut visible = 0usize;
+        let mut overlap_start = None;
+        let mut end = text.len();
+        for (i, c) in text[start..].char_indices() {
+            if visible == WINDOW_BYTES - WINDOW_OVERLAP_BYTES && overlap_start.is_none() {
+                overlap_start = Some(start + i);
+            }
+            if visible == WINDOW_BYTES {
+                end = start + i;
+                break;
+            }
+            if counts_as_visible(c) {
+                visible += 1;
+            }
+        }
+        let window = (start, &text[start..end]);
+        match overlap_start {
+            Some(next) if end < text.len() && next > start => start = next,
+            _ => done = true,
+        }
+        Some(window)
+    })
+}
+
+fn counts_as_visible(c: char) -> bool {
+    c.is_ascii()
+        || !(unicode_normalization::char::is_combining_mark(c)
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{E0000}'..='\u{E01EF}'))
+}
+
+fn shift_span(evidence: &mut Evidence, text: &str, offset: usize) {
+    if let Some(span) = evidence.span {
+        let shifted = ByteSpan::new(span.start + offset, span.end + offset);
+        *evidence = evidence.clone().with_span(text, shifted);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_libraries_parse_and_compile() {
+        let engine = TextEngine::with_builtin_libraries();
+        assert!(engine.libraries().len() >= 9);
+    }
+
+    #[test]
+    fn windows_cover_the_text_with_overlap() {
+        let text = "é".repeat(100_000);
+        let spans: Vec<(usize, usize)> = windows(&text).map(|(o, w)| (o, o + w.len())).collect();
+        assert_eq!(spans.first().unwrap().0, 0);
+        assert_eq!(spans.last().unwrap().1, text.len());
+        for pair in spans.windows(2) {
+            assert!(pair[1].0 < pair[0].1, "windows must overlap");
+        }
+    }
+
+    #[test]
+    fn marks_do_not_count_towards_the_window() {
+        let text = format!("fu{}ck {}", "\u{0301}".repeat(100_000), "ab ".repeat(30_000));
+        let first = windows(&text).next().unwrap().1;
+        assert!(first.contains("ck ab"));
+    }
+}
