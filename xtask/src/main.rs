@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod seed;
+mod train;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "Rampart project tasks")]
@@ -22,6 +24,25 @@ enum Task {
     /// Regenerate a built-in library from the shared corpora.
     Seed {
         /// Which library: `profanity`.
+        what: String,
+        /// The shared text corpora (default: $RAMPART_TESTDATA/text or ../shared/testdata/text).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+    },
+    /// Train models from the shared corpora.
+    Train {
+        /// Which models: `text`.
+        what: String,
+        /// The shared text corpora (default: $RAMPART_TESTDATA/text or ../shared/testdata/text).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Where to write the model files (default: $RAMPART_MODELS or ~/.cache/rampart/models).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a benchmark and print its figures.
+    Bench {
+        /// Which benchmark: `text`.
         what: String,
         /// The shared text corpora (default: $RAMPART_TESTDATA/text or ../shared/testdata/text).
         #[arg(long)]
@@ -41,6 +62,21 @@ fn main() -> Result<()> {
                 ),
                 other => bail!("unknown library '{other}': use profanity"),
             }
+        }
+        Task::Train { what, corpus, out } => {
+            if what != "text" {
+                bail!("unknown model set '{what}': use text");
+            }
+            let corpus = corpus.map_or_else(text_corpus_dir, Ok)?;
+            let out = out.unwrap_or_else(rampart_textmodel::default_models_dir);
+            train::train_text(&corpus, &out)
+        }
+        Task::Bench { what, corpus } => {
+            if what != "text" {
+                bail!("unknown benchmark '{what}': use text");
+            }
+            let corpus = corpus.map_or_else(text_corpus_dir, Ok)?;
+            bench::bench_text(&corpus, &rampart_textmodel::default_models_dir())
         }
     }
 }
