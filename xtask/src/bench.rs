@@ -102,7 +102,7 @@ pub fn synthetic_library(terms: usize) -> TermLibrary {
     };
     let consonants = b"bcdfghjklmnprstvwz";
     let vowels = b"aeiou";
-    let mut word = |len: usize, next: &mut dyn FnMut() -> u64| -> String {
+    let word = |len: usize, next: &mut dyn FnMut() -> u64| -> String {
         (0..len)
             .map(|i| {
                 let set: &[u8] = if i % 2 == 0 { consonants } else { vowels };

@@ -1,0 +1,164 @@
+//! The shared corpora and their fixed train/validation/test split.
+//!
+//! The split of a message is a function of its text alone (FNV-1a of the bytes, mod 100: 0–69
+//! train, 70–79 validation, 80–99 test), so it never changes between runs or machines, and a
+//! message repeated in the corpus (the SMS collection has 403 repeats) always lands in the same
+//! split: no test message is also a training message.
+
+use std::path::{Path, PathBuf};
+
+/// Which part of a corpus an example belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Validation,
+    Test,
+}
+
+/// The split of a message.
+pub fn split_of(text: &str) -> Split {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    match h % 100 {
+        0..=69 => Split::Train,
+        70..=79 => Split::Validation,
+        _ => Split::Test,
+    }
+}
+
+/// Why a corpus could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CorpusError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+}
+
+/// A Davidson et al. tweet: class 0 hate speech, 1 offensive, 2 neither.
+#[derive(Debug, Clone)]
+pub struct Tweet {
+    pub text: String,
+    pub class: u8,
+}
+
+/// An SMS and whether it is spam.
+#[derive(Debug, Clone)]
+pub struct Sms {
+    pub text: String,
+    pub spam: bool,
+}
+
+/// Reads `sms-spam/SMSSpamCollection` (tab-separated `ham|spam<TAB>text`).
+pub fn load_sms(corpus_dir: &Path) -> Result<Vec<Sms>, CorpusError> {
+    let path = corpus_dir.join("sms-spam/SMSSpamCollection");
+    let text = std::fs::read_to_string(&path).map_err(|e| CorpusError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(text
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .map(|(label, text)| Sms {
+            text: text.to_owned(),
+            spam: label == "spam",
+        })
+        .collect())
+}
+
+/// Reads `davidson/labeled_data.csv` (quoted CSV with multi-line fields).
+pub fn load_davidson(corpus_dir: &Path) -> Result<Vec<Tweet>, CorpusError> {
+    let path = corpus_dir.join("davidson/labeled_data.csv");
+    let err = |reason: String| CorpusError::Read {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| err(e.to_string()))?;
+    let mut out = Vec::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| err(e.to_string()))?;
+        let class: u8 = row.get(5).unwrap_or_default().parse().map_err(|_| err("bad class column".into()))?;
+        out.push(Tweet {
+            text: row.get(6).unwrap_or_default().to_owned(),
+            class,
+        });
+    }
+    Ok(out)
+}
+
+/// A 64-bit fingerprint of the corpus files (FNV-1a of their bytes), recorded in model files.
+pub fn fingerprint(corpus_dir: &Path) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in ["sms-spam/SMSSpamCollection", "davidson/labeled_data.csv"] {
+        for b in std::fs::read(corpus_dir.join(file)).unwrap_or_default() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// `$RAMPART_TESTDATA/text`, else the first `../shared/testdata/text` found walking up from the
+/// current directory.
+pub fn default_corpus_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("RAMPART_TESTDATA") {
+        return Some(PathBuf::from(dir).join("text"));
+    }
+    let mut here = std::env::current_dir().ok()?;
+    loop {
+        let candidate = here.join("../shared/testdata/text");
+        if candidate.is_dir() {
+            return Some(candidate);
+        }
+        if !here.pop() {
+            return None;
+        }
+    }
+}
+
+/// The binary task data for one model, split: (train, validation, test).
+pub type Task = (Vec<(String, bool)>, Vec<(String, bool)>, Vec<(String, bool)>);
+
+fn split_task(examples: impl Iterator<Item = (String, bool)>) -> Task {
+    let (mut tr, mut va, mut te) = (Vec::new(), Vec::new(), Vec::new());
+    for (text, y) in examples {
+        match split_of(&text) {
+            Split::Train => tr.push((text, y)),
+            Split::Validation => va.push((text, y)),
+            Split::Test => te.push((text, y)),
+        }
+    }
+    (tr, va, te)
+}
+
+/// Spam vs ham on the SMS collection.
+pub fn spam_task(corpus_dir: &Path) -> Result<Task, CorpusError> {
+    Ok(split_task(load_sms(corpus_dir)?.into_iter().map(|s| (s.text, s.spam))))
+}
+
+/// Offensive or hate (classes 0, 1) vs neither (2) on Davidson.
+pub fn toxicity_task(corpus_dir: &Path) -> Result<Task, CorpusError> {
+    Ok(split_task(load_davidson(corpus_dir)?.into_iter().map(|t| (t.text, t.class != 2))))
+}
+
+/// Hate (class 0) vs the rest on Davidson.
+pub fn hate_task(corpus_dir: &Path) -> Result<Task, CorpusError> {
+    Ok(split_task(load_davidson(corpus_dir)?.into_iter().map(|t| (t.text, t.class == 0))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_split_is_fixed_and_depends_on_text_only() {
+        assert_eq!(split_of("hello"), split_of("hello"));
+        let counts = (0..10_000).fold([0usize; 3], |mut acc, i| {
+            acc[split_of(&format!("message {i}")) as usize] += 1;
+            acc
+        });
+        assert!((6_500..7_500).contains(&counts[0]), "{counts:?}");
+        assert!((1_700..2_300).contains(&counts[2]), "{counts:?}");
+    }
+}
