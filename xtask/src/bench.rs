@@ -82,7 +82,11 @@ pub fn load_messages(corpus: &Path) -> Result<Vec<String>> {
     let mut base = Vec::new();
     let sms = std::fs::read_to_string(corpus.join("sms-spam/SMSSpamCollection"))
         .context("reading the SMS Spam Collection")?;
-    base.extend(sms.lines().filter_map(|l| l.split_once('\t')).map(|(_, t)| t.to_owned()));
+    base.extend(
+        sms.lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(_, t)| t.to_owned()),
+    );
     let mut reader = csv::Reader::from_path(corpus.join("davidson/labeled_data.csv"))
         .context("reading Davidson")?;
     for row in reader.records() {
@@ -155,17 +159,24 @@ pub fn bench_text(corpus: &Path, models_dir: &Path) -> Result<()> {
         ..ScanOptions::default()
     };
     let engine = TextEngine::with_builtin_libraries();
-    println!("peak RSS after building the built-in libraries: {:.1} MB", peak_rss_mb().unwrap_or(f64::NAN));
+    println!(
+        "peak RSS after building the built-in libraries: {:.1} MB",
+        peak_rss_mb().unwrap_or(f64::NAN)
+    );
 
     println!(
-        "\n{:<44} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8} {}",
-        "engine", "msgs/s", "MB/s", "p50 µs", "p99 µs", "p99.9 µs", "flagged", "vs rustrict"
+        "\n{:<44} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8} vs rustrict",
+        "engine", "msgs/s", "MB/s", "p50 µs", "p99 µs", "p99.9 µs", "flagged"
     );
-    let rustrict = measure("rustrict 0.7 (Censor::analyze, is(INAPPROPRIATE))", &messages, |m| {
-        rustrict::Censor::from_str(m)
-            .analyze()
-            .is(rustrict::Type::INAPPROPRIATE)
-    });
+    let rustrict = measure(
+        "rustrict 0.7 (Censor::analyze, is(INAPPROPRIATE))",
+        &messages,
+        |m| {
+            rustrict::Censor::from_str(m)
+                .analyze()
+                .is(rustrict::Type::INAPPROPRIATE)
+        },
+    );
     rustrict.print(None);
 
     let rampart_terms = measure("rampart: normalise + built-in libraries", &messages, |m| {
@@ -191,7 +202,10 @@ pub fn bench_text(corpus: &Path, models_dir: &Path) -> Result<()> {
             .print(Some(&rustrict));
             engine.set_models(None);
         }
-        Err(e) => println!("(models not loaded from {}: {e}; run ./setup.sh)", models_dir.display()),
+        Err(e) => println!(
+            "(models not loaded from {}: {e}; run ./setup.sh)",
+            models_dir.display()
+        ),
     }
 
     let built = Instant::now();
@@ -206,6 +220,9 @@ pub fn bench_text(corpus: &Path, models_dir: &Path) -> Result<()> {
     println!(
         "\n100k-term library: compiled and swapped in {build_ms:.0} ms; scanning {slowdown:.2}x the time of built-in only (goal ≤ 2x)"
     );
-    println!("peak RSS of the whole run: {:.1} MB", peak_rss_mb().unwrap_or(f64::NAN));
+    println!(
+        "peak RSS of the whole run: {:.1} MB",
+        peak_rss_mb().unwrap_or(f64::NAN)
+    );
     Ok(())
 }

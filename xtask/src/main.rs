@@ -83,7 +83,10 @@ fn main() -> Result<()> {
 
 /// The workspace root (the parent of this crate).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// `$RAMPART_TESTDATA/text`, else `../shared/testdata/text` beside the workspace.
@@ -93,7 +96,10 @@ fn text_corpus_dir() -> Result<PathBuf> {
         None => workspace_root().join("../shared/testdata/text"),
     };
     if !dir.is_dir() {
-        bail!("shared text corpora not found at {} (set RAMPART_TESTDATA)", dir.display());
+        bail!(
+            "shared text corpora not found at {} (set RAMPART_TESTDATA)",
+            dir.display()
+        );
     }
     Ok(dir)
 }

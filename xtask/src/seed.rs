@@ -15,10 +15,42 @@ use rampart_text::normalise::Normaliser;
 
 /// Ordinary words in most of their uses; a tenant who wants them can add them to a library.
 const CONTEXT_DEPENDENT: &[&str] = &[
-    "69", "bbc", "nip", "hustler", "nonce", "bastinado", "cooties", "scut", "dong", "knob", "muff",
-    "pecker", "sack", "snatch", "wang", "spunk", "suck", "booty", "prick", "tramp", "anal",
-    "breasts", "bugger", "s&m", "bj", "gyp", "dix", "fux", "abbie", "aboe", "buttermilk", "greaser",
-    "nuggets", "jim crow", "zip in the wire", "niger",
+    "69",
+    "bbc",
+    "nip",
+    "hustler",
+    "nonce",
+    "bastinado",
+    "cooties",
+    "scut",
+    "dong",
+    "knob",
+    "muff",
+    "pecker",
+    "sack",
+    "snatch",
+    "wang",
+    "spunk",
+    "suck",
+    "booty",
+    "prick",
+    "tramp",
+    "anal",
+    "breasts",
+    "bugger",
+    "s&m",
+    "bj",
+    "gyp",
+    "dix",
+    "fux",
+    "abbie",
+    "aboe",
+    "buttermilk",
+    "greaser",
+    "nuggets",
+    "jim crow",
+    "zip in the wire",
+    "niger",
 ];
 
 const HATE_CATEGORIES: &[&str] = &[
@@ -58,7 +90,9 @@ pub fn seed_profanity(corpus_dir: &Path, out: &Path) -> Result<()> {
             skipped += 1;
             continue;
         }
-        let label = if HATE_CATEGORIES.contains(&category) && (rating >= 2.5 || category == "racial / ethnic slurs" || category == "political") {
+        let label = if HATE_CATEGORIES.contains(&category)
+            && (rating >= 2.5 || category == "racial / ethnic slurs" || category == "political")
+        {
             "hate"
         } else {
             "profanity"
@@ -66,8 +100,17 @@ pub fn seed_profanity(corpus_dir: &Path, out: &Path) -> Result<()> {
         let severity = rating.clamp(1.0, 3.0);
         // Variants that normalise alike become one term: the highest severity, shown under
         // the plainest spelling (fewest non-letters, then shortest).
-        let plainness = |t: &str| (t.chars().filter(|c| !c.is_alphabetic() && *c != ' ').count(), t.len());
-        let entry = terms.entry(canonical).or_insert((lower.clone(), label, severity));
+        let plainness = |t: &str| {
+            (
+                t.chars()
+                    .filter(|c| !c.is_alphabetic() && *c != ' ')
+                    .count(),
+                t.len(),
+            )
+        };
+        let entry = terms
+            .entry(canonical)
+            .or_insert((lower.clone(), label, severity));
         if severity > entry.2 {
             entry.1 = label;
             entry.2 = severity;

@@ -17,9 +17,27 @@ pub fn train_text(corpus_dir: &Path, out_dir: &Path) -> Result<()> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let fingerprint = corpus::fingerprint(corpus_dir);
     let tasks: [(&str, &str, Task, TrainConfig); 3] = [
-        ("text-toxicity", TOXICITY_FILE, corpus::toxicity_task(corpus_dir)?, TrainConfig::default()),
-        ("text-hate", HATE_FILE, corpus::hate_task(corpus_dir)?, TrainConfig { positive_weight: 3.0, ..TrainConfig::default() }),
-        ("text-spam", SPAM_FILE, corpus::spam_task(corpus_dir)?, TrainConfig::default()),
+        (
+            "text-toxicity",
+            TOXICITY_FILE,
+            corpus::toxicity_task(corpus_dir)?,
+            TrainConfig::default(),
+        ),
+        (
+            "text-hate",
+            HATE_FILE,
+            corpus::hate_task(corpus_dir)?,
+            TrainConfig {
+                positive_weight: 3.0,
+                ..TrainConfig::default()
+            },
+        ),
+        (
+            "text-spam",
+            SPAM_FILE,
+            corpus::spam_task(corpus_dir)?,
+            TrainConfig::default(),
+        ),
     ];
     println!("{}", EvalRow::header());
     for (name, file, (tr, va, te), config) in tasks {
@@ -30,7 +48,10 @@ pub fn train_text(corpus_dir: &Path, out_dir: &Path) -> Result<()> {
         let scored: Vec<(f32, bool)> = te.iter().map(|(t, y)| (model.predict(t), *y)).collect();
         for (point, m) in [
             ("threshold 0.5", Metrics::at(&scored, 0.5)),
-            ("best recall @ FPR≤1%", Metrics::best_recall_at_fpr(&scored, 0.01)),
+            (
+                "best recall @ FPR≤1%",
+                Metrics::best_recall_at_fpr(&scored, 0.01),
+            ),
         ] {
             let row = EvalRow {
                 system: model.name_version(),
@@ -40,7 +61,12 @@ pub fn train_text(corpus_dir: &Path, out_dir: &Path) -> Result<()> {
             };
             println!("{row}");
         }
-        eprintln!("trained {} in {:.1} s -> {}", model.name_version(), started.elapsed().as_secs_f64(), path.display());
+        eprintln!(
+            "trained {} in {:.1} s -> {}",
+            model.name_version(),
+            started.elapsed().as_secs_f64(),
+            path.display()
+        );
     }
     Ok(())
 }

@@ -45,8 +45,10 @@ impl DataDir {
         paths
             .iter()
             .map(|path| {
-                let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                TermLibrary::from_file_string(&text).with_context(|| format!("library {}", path.display()))
+                let text = fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                TermLibrary::from_file_string(&text)
+                    .with_context(|| format!("library {}", path.display()))
             })
             .collect()
     }
@@ -57,7 +59,8 @@ impl DataDir {
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = self.library_path(&library.name);
         let tmp = dir.join(format!(".{}.tmp", library.name));
-        fs::write(&tmp, library.to_file_string()).with_context(|| format!("writing {}", tmp.display()))?;
+        fs::write(&tmp, library.to_file_string())
+            .with_context(|| format!("writing {}", tmp.display()))?;
         fs::rename(&tmp, &path).with_context(|| format!("renaming to {}", path.display()))?;
         Ok(path)
     }
@@ -74,7 +77,8 @@ impl DataDir {
                 p
             }
         };
-        let text = fs::read_to_string(&path).with_context(|| format!("reading policy {}", path.display()))?;
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("reading policy {}", path.display()))?;
         Policy::from_toml(&text).with_context(|| format!("policy {}", path.display()))
     }
 

@@ -30,10 +30,16 @@ pub struct EvalArgs {
 pub fn eval_text(data: &Path, args: EvalArgs) -> Result<()> {
     let corpus_dir = match args.corpus {
         Some(dir) => dir,
-        None => corpus::default_corpus_dir().context("shared corpora not found: pass --corpus or set RAMPART_TESTDATA")?,
+        None => corpus::default_corpus_dir()
+            .context("shared corpora not found: pass --corpus or set RAMPART_TESTDATA")?,
     };
     let models_dir = rampart_textmodel::default_models_dir();
-    let models = TextModels::load_dir(&models_dir).with_context(|| format!("loading models from {} (run ./setup.sh)", models_dir.display()))?;
+    let models = TextModels::load_dir(&models_dir).with_context(|| {
+        format!(
+            "loading models from {} (run ./setup.sh)",
+            models_dir.display()
+        )
+    })?;
     let dir = DataDir::new(data);
     let policy = dir.policy(args.policy.as_deref())?;
     let engine = dir.text_engine()?;
@@ -46,8 +52,18 @@ pub fn eval_text(data: &Path, args: EvalArgs) -> Result<()> {
     let hate = corpus::hate_task(&corpus_dir)?;
     let tasks: [(&str, &Task, &LinearModel, &[Label]); 3] = [
         ("spam vs ham (SMS)", &spam, &models.spam, &[Label::Spam]),
-        ("offensive vs neither (Davidson)", &toxicity, &models.toxicity, &[Label::Profanity, Label::Hate, Label::Harassment]),
-        ("hate vs rest (Davidson)", &hate, &models.hate, &[Label::Hate]),
+        (
+            "offensive vs neither (Davidson)",
+            &toxicity,
+            &models.toxicity,
+            &[Label::Profanity, Label::Hate, Label::Harassment],
+        ),
+        (
+            "hate vs rest (Davidson)",
+            &hate,
+            &models.hate,
+            &[Label::Hate],
+        ),
     ];
     for (task, (_, _, test), model, labels) in tasks {
         let scored: Vec<(f32, bool)> = test.iter().map(|(t, y)| (model.predict(t), *y)).collect();
@@ -88,7 +104,11 @@ pub fn eval_text(data: &Path, args: EvalArgs) -> Result<()> {
             println!("{}", serde_json::to_string(row)?);
         }
     } else {
-        println!("test split: SMS {} messages, Davidson {} tweets", spam.2.len(), toxicity.2.len());
+        println!(
+            "test split: SMS {} messages, Davidson {} tweets",
+            spam.2.len(),
+            toxicity.2.len()
+        );
         println!("{}", EvalRow::header());
         for row in &rows {
             println!("{row}");

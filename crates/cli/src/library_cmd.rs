@@ -52,7 +52,10 @@ pub fn run(data: &Path, action: LibraryAction) -> Result<()> {
             file,
         } => {
             if name.starts_with("builtin:") {
-                return Err(InputError("library names starting with 'builtin:' are reserved".into()).into());
+                return Err(InputError(
+                    "library names starting with 'builtin:' are reserved".into(),
+                )
+                .into());
             }
             let kind: LibraryKind = kind.parse().map_err(|e| InputError(format!("{e}")))?;
             let label: Label = match label {
@@ -63,20 +66,37 @@ pub fn run(data: &Path, action: LibraryAction) -> Result<()> {
             };
             let severity: Severity = severity.parse().map_err(|e| InputError(format!("{e}")))?;
             let source = fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let source = String::from_utf8(source)
-                .map_err(|e| InputError(format!("{}: invalid UTF-8 at byte {}", file.display(), e.utf8_error().valid_up_to())))?;
-            let library = TermLibrary::parse(&name, kind, label, severity, &source).map_err(|e| InputError(format!("{}: {e}", file.display())))?;
+            let source = String::from_utf8(source).map_err(|e| {
+                InputError(format!(
+                    "{}: invalid UTF-8 at byte {}",
+                    file.display(),
+                    e.utf8_error().valid_up_to()
+                ))
+            })?;
+            let library = TermLibrary::parse(&name, kind, label, severity, &source)
+                .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
             // Compile once before saving, so a library that cannot be used is never stored.
-            TextEngine::new(vec![library.clone()]).map_err(|e| InputError(format!("{}: {e}", file.display())))?;
+            TextEngine::new(vec![library.clone()])
+                .map_err(|e| InputError(format!("{}: {e}", file.display())))?;
             let path = dir.save_library(&library)?;
-            eprintln!("rampart: library {} saved to {} ({} terms)", library.name, path.display(), library.terms.len());
+            eprintln!(
+                "rampart: library {} saved to {} ({} terms)",
+                library.name,
+                path.display(),
+                library.terms.len()
+            );
         }
         LibraryAction::List { json } => {
-            let mut rows: Vec<(String, &'static str, TermLibrary)> = rampart_text::builtin_libraries()
-                .into_iter()
-                .map(|l| (l.name.clone(), "builtin", l))
-                .collect();
-            rows.extend(dir.load_libraries()?.into_iter().map(|l| (l.name.clone(), "data", l)));
+            let mut rows: Vec<(String, &'static str, TermLibrary)> =
+                rampart_text::builtin_libraries()
+                    .into_iter()
+                    .map(|l| (l.name.clone(), "builtin", l))
+                    .collect();
+            rows.extend(
+                dir.load_libraries()?
+                    .into_iter()
+                    .map(|l| (l.name.clone(), "data", l)),
+            );
             for (name, source, lib) in rows {
                 if json {
                     println!(
@@ -84,14 +104,22 @@ pub fn run(data: &Path, action: LibraryAction) -> Result<()> {
                         serde_json::json!({"name": name, "source": source, "kind": lib.kind.as_str(), "label": lib.label, "terms": lib.terms.len()})
                     );
                 } else {
-                    println!("{name:<28} {source:<8} {:<7} {:<16} {:>6} terms", lib.kind.as_str(), lib.label.as_str(), lib.terms.len());
+                    println!(
+                        "{name:<28} {source:<8} {:<7} {:<16} {:>6} terms",
+                        lib.kind.as_str(),
+                        lib.label.as_str(),
+                        lib.terms.len()
+                    );
                 }
             }
         }
         LibraryAction::Remove { name } => {
             let path = dir.library_path(&name);
             if !path.is_file() {
-                bail!(InputError(format!("no library named '{name}' in {}", data.display())));
+                bail!(InputError(format!(
+                    "no library named '{name}' in {}",
+                    data.display()
+                )));
             }
             fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
             eprintln!("rampart: library {name} removed");

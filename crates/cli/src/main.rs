@@ -18,7 +18,12 @@ mod scan;
 #[command(name = "rampart", version, about, propagate_version = true)]
 struct Cli {
     /// The local data dir (libraries, policy, banks).
-    #[arg(long, global = true, env = "RAMPART_DATA", default_value = "./rampart-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "RAMPART_DATA",
+        default_value = "./rampart-data"
+    )]
     data: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -81,7 +86,9 @@ fn main() -> ExitCode {
         Command::Scan {
             what: ScanWhat::Text(args),
         } => scan::scan_text(&cli.data, args),
-        Command::Library { action } => library_cmd::run(&cli.data, action).map(|()| ExitCode::SUCCESS),
+        Command::Library { action } => {
+            library_cmd::run(&cli.data, action).map(|()| ExitCode::SUCCESS)
+        }
         Command::Eval {
             what: EvalWhat::Text(args),
         } => eval::eval_text(&cli.data, args).map(|()| ExitCode::SUCCESS),

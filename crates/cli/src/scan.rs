@@ -113,18 +113,28 @@ pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
         let mut number = 0usize;
         loop {
             let read = read_line_capped(&mut reader, &mut line, MAX_INPUT_BYTES)?;
-            let LineRead::Line { truncated } = read else { break };
+            let LineRead::Line { truncated } = read else {
+                break;
+            };
             number += 1;
             if truncated {
                 input_errors += 1;
-                write_error(&mut out, ErrorCode::PayloadTooLarge, &format!("line {number} is longer than {MAX_INPUT_BYTES} bytes"))?;
+                write_error(
+                    &mut out,
+                    ErrorCode::PayloadTooLarge,
+                    &format!("line {number} is longer than {MAX_INPUT_BYTES} bytes"),
+                )?;
                 continue;
             }
             let text = match decode(&line, args.lossy) {
                 Ok(text) => text,
                 Err(reason) => {
                     input_errors += 1;
-                    write_error(&mut out, ErrorCode::InvalidRequest, &format!("line {number}: {reason}"))?;
+                    write_error(
+                        &mut out,
+                        ErrorCode::InvalidRequest,
+                        &format!("line {number}: {reason}"),
+                    )?;
                     continue;
                 }
             };
@@ -144,7 +154,11 @@ pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
                     .take(MAX_INPUT_BYTES as u64 + 1)
                     .read_to_end(&mut bytes)?;
                 if bytes.len() > MAX_INPUT_BYTES {
-                    return Err(InputError(format!("{}: input is larger than {MAX_INPUT_BYTES} bytes", ErrorCode::PayloadTooLarge)).into());
+                    return Err(InputError(format!(
+                        "{}: input is larger than {MAX_INPUT_BYTES} bytes",
+                        ErrorCode::PayloadTooLarge
+                    ))
+                    .into());
                 }
                 decode(&bytes, args.lossy).map_err(InputError)?.into_owned()
             }
@@ -163,7 +177,11 @@ pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
         Some(FailOn::Block) => worst >= Suggestion::Block,
         None => false,
     };
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// UTF-8 text from bytes; invalid UTF-8 is refused with its byte offset unless `lossy`.
@@ -186,7 +204,11 @@ enum LineRead {
 
 /// Reads one line (without its `\n` or `\r\n`) into `line`, keeping at most `cap` bytes: the rest
 /// of a longer line is read and dropped, so memory stays bounded whatever the input.
-fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>, cap: usize) -> io::Result<LineRead> {
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    cap: usize,
+) -> io::Result<LineRead> {
     line.clear();
     let mut truncated = false;
     let mut any = false;
@@ -249,12 +271,18 @@ mod tests {
         let mut reader = io::BufReader::with_capacity(8, input.as_bytes());
         let mut line = Vec::new();
         let mut seen = Vec::new();
-        while let LineRead::Line { truncated } = read_line_capped(&mut reader, &mut line, 10).unwrap() {
+        while let LineRead::Line { truncated } =
+            read_line_capped(&mut reader, &mut line, 10).unwrap()
+        {
             seen.push((String::from_utf8(line.clone()).unwrap(), truncated));
         }
         assert_eq!(
             seen,
-            vec![("short".into(), false), (String::new(), true), ("after".into(), false)]
+            vec![
+                ("short".into(), false),
+                (String::new(), true),
+                ("after".into(), false)
+            ]
         );
     }
 

@@ -59,14 +59,20 @@ fn an_evasive_insult_is_blocked_with_evidence_at_original_bytes() {
     for label in v["labels"].as_array().unwrap() {
         for ev in label["evidence"].as_array().unwrap() {
             if let (Some(span), Some(matched)) = (ev["span"].as_array(), ev["matched"].as_str()) {
-                let (a, b) = (span[0].as_u64().unwrap() as usize, span[1].as_u64().unwrap() as usize);
+                let (a, b) = (
+                    span[0].as_u64().unwrap() as usize,
+                    span[1].as_u64().unwrap() as usize,
+                );
                 assert_eq!(&text.as_bytes()[a..b], matched.as_bytes());
             }
         }
         if label["label"] == "profanity" {
             saw_profanity = true;
             let tricks = label["evidence"][0]["tricks"].to_string();
-            assert!(tricks.contains("zero_width") && tricks.contains("confusable"), "{tricks}");
+            assert!(
+                tricks.contains("zero_width") && tricks.contains("confusable"),
+                "{tricks}"
+            );
         }
     }
     assert!(saw_profanity, "{v}");
@@ -76,8 +82,17 @@ fn an_evasive_insult_is_blocked_with_evidence_at_original_bytes() {
 fn jsonl_gives_one_verdict_per_line_including_empty_and_huge_lines() {
     let data = data_dir("jsonl");
     let input = format!("hello there\n\nwhat the f.u.c.k\n{}\n", "a".repeat(100_000));
-    let out = rampart(&data, &["scan", "text", "--jsonl", "-"], Some(input.as_bytes()));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = rampart(
+        &data,
+        &["scan", "text", "--jsonl", "-"],
+        Some(input.as_bytes()),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<Value> = out
         .stdout
         .split(|&b| b == b'\n')
@@ -99,14 +114,22 @@ fn invalid_utf8_exits_2_with_the_byte_offset() {
     assert!(err.contains("byte 4"), "{err}");
     assert!(out.stdout.is_empty());
 
-    let lossy = rampart(&data, &["scan", "text", "--lossy", "-"], Some(b"abc \xff\xfe def"));
+    let lossy = rampart(
+        &data,
+        &["scan", "text", "--lossy", "-"],
+        Some(b"abc \xff\xfe def"),
+    );
     assert_eq!(lossy.status.code(), Some(0));
 }
 
 #[test]
 fn invalid_utf8_in_jsonl_gets_an_error_line_and_the_rest_is_scanned() {
     let data = data_dir("utf8-jsonl");
-    let out = rampart(&data, &["scan", "text", "--jsonl"], Some(b"fine\nbad \xff\nfuck you\n"));
+    let out = rampart(
+        &data,
+        &["scan", "text", "--jsonl"],
+        Some(b"fine\nbad \xff\nfuck you\n"),
+    );
     assert_eq!(out.status.code(), Some(2));
     let lines: Vec<Value> = out
         .stdout
@@ -122,11 +145,23 @@ fn invalid_utf8_in_jsonl_gets_an_error_line_and_the_rest_is_scanned() {
 #[test]
 fn fail_on_sets_the_exit_code() {
     let data = data_dir("fail-on");
-    let blocked = rampart(&data, &["scan", "text", "--fail-on", "block", "fuck you"], None);
+    let blocked = rampart(
+        &data,
+        &["scan", "text", "--fail-on", "block", "fuck you"],
+        None,
+    );
     assert_eq!(blocked.status.code(), Some(1));
-    let clean = rampart(&data, &["scan", "text", "--fail-on", "block", "good morning"], None);
+    let clean = rampart(
+        &data,
+        &["scan", "text", "--fail-on", "block", "good morning"],
+        None,
+    );
     assert_eq!(clean.status.code(), Some(0));
-    let review = rampart(&data, &["scan", "text", "--fail-on", "review", "you are an idiot"], None);
+    let review = rampart(
+        &data,
+        &["scan", "text", "--fail-on", "review", "you are an idiot"],
+        None,
+    );
     assert_eq!(review.status.code(), Some(1));
 }
 
@@ -149,17 +184,34 @@ fn a_custom_library_is_used_and_listed() {
     std::fs::write(&terms, "gift cards & wire\nre:\\bbit\\.ly/\\w+\n").unwrap();
     let add = rampart(
         &data,
-        &["library", "add", "scams", "--kind", "block", "--label", "custom:scams", terms.to_str().unwrap()],
+        &[
+            "library",
+            "add",
+            "scams",
+            "--kind",
+            "block",
+            "--label",
+            "custom:scams",
+            terms.to_str().unwrap(),
+        ],
         None,
     );
-    assert_eq!(add.status.code(), Some(0), "{}", String::from_utf8_lossy(&add.stderr));
+    assert_eq!(
+        add.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
     let out = rampart(&data, &["scan", "text", "send gift cards by wire"], None);
     let v = verdict(&out);
     assert_eq!(v["suggestion"], "block");
     assert_eq!(v["labels"][0]["label"], "custom:scams");
     let list = rampart(&data, &["library", "list"], None);
     let listing = String::from_utf8_lossy(&list.stdout);
-    assert!(listing.contains("scams") && listing.contains("builtin:profanity-en"), "{listing}");
+    assert!(
+        listing.contains("scams") && listing.contains("builtin:profanity-en"),
+        "{listing}"
+    );
 }
 
 #[test]
@@ -168,7 +220,11 @@ fn a_bad_library_is_refused_and_nothing_is_stored() {
     let terms = data.with_extension("bad");
     std::fs::create_dir_all(data.parent().unwrap()).unwrap();
     std::fs::write(&terms, "ok\nre:(\\w{1,100}){1,100}\n").unwrap();
-    let add = rampart(&data, &["library", "add", "evil", terms.to_str().unwrap()], None);
+    let add = rampart(
+        &data,
+        &["library", "add", "evil", terms.to_str().unwrap()],
+        None,
+    );
     assert_eq!(add.status.code(), Some(2));
     let err = String::from_utf8_lossy(&add.stderr);
     assert!(err.contains("line 2"), "{err}");
@@ -180,14 +236,36 @@ fn a_policy_file_changes_the_decision_and_is_cited() {
     let data = data_dir("policy");
     std::fs::create_dir_all(&data).unwrap();
     let policy = data.join("strict.toml");
-    std::fs::write(&policy, "name = \"strict\"\nversion = 7\n[labels.profanity]\nreview = 0.1\nblock = 0.2\n").unwrap();
-    let out = rampart(&data, &["scan", "text", "--policy", policy.to_str().unwrap(), "oh shit"], None);
+    std::fs::write(
+        &policy,
+        "name = \"strict\"\nversion = 7\n[labels.profanity]\nreview = 0.1\nblock = 0.2\n",
+    )
+    .unwrap();
+    let out = rampart(
+        &data,
+        &[
+            "scan",
+            "text",
+            "--policy",
+            policy.to_str().unwrap(),
+            "oh shit",
+        ],
+        None,
+    );
     let v = verdict(&out);
     assert_eq!(v["policy"], "strict@7");
     assert_eq!(v["suggestion"], "block");
 
-    std::fs::write(&policy, "name = \"strict\"\nversion = 7\n[labels.politics]\nreview = 0.1\n").unwrap();
-    let bad = rampart(&data, &["scan", "text", "--policy", policy.to_str().unwrap(), "hi"], None);
+    std::fs::write(
+        &policy,
+        "name = \"strict\"\nversion = 7\n[labels.politics]\nreview = 0.1\n",
+    )
+    .unwrap();
+    let bad = rampart(
+        &data,
+        &["scan", "text", "--policy", policy.to_str().unwrap(), "hi"],
+        None,
+    );
     assert_eq!(bad.status.code(), Some(2));
 }
 

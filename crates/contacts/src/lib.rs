@@ -341,7 +341,7 @@ fn luhn(digits: &str) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn known_card_prefix(digits: &str) -> bool {
@@ -685,8 +685,11 @@ fn handles(text: &str, out: &mut Vec<Signal>, taken: &[ByteSpan]) {
 mod tests {
     use super::*;
 
-    fn found(text: &str, options: &ContactOptions) -> Vec<(String, String, String)> {
-        let mut v: Vec<(String, String, String)> = ContactDetector::new()
+    /// (label, detail, matched)
+    type Finding = (String, String, String);
+
+    fn found(text: &str, options: &ContactOptions) -> Vec<Finding> {
+        let mut v: Vec<Finding> = ContactDetector::new()
             .detect(text, options)
             .into_iter()
             .map(|s| {
@@ -701,7 +704,7 @@ mod tests {
         v
     }
 
-    fn row(label: &str, detail: &str, matched: &str) -> (String, String, String) {
+    fn row(label: &str, detail: &str, matched: &str) -> Finding {
         (label.into(), detail.into(), matched.into())
     }
 
@@ -712,7 +715,7 @@ mod tests {
             ..ContactOptions::default()
         };
         let none = ContactOptions::default();
-        let cases: Vec<(&str, &ContactOptions, Vec<(String, String, String)>)> = vec![
+        let cases: Vec<(&str, &ContactOptions, Vec<Finding>)> = vec![
             (
                 "mail me at jane.doe@example.com",
                 &none,

@@ -237,7 +237,10 @@ impl Policy {
     pub fn decide(&self, signals: Vec<Signal>) -> Decision {
         let mut by_label: BTreeMap<Label, Vec<Signal>> = BTreeMap::new();
         for signal in signals {
-            by_label.entry(signal.label.clone()).or_default().push(signal);
+            by_label
+                .entry(signal.label.clone())
+                .or_default()
+                .push(signal);
         }
         let mut labels = Vec::new();
         for (label, mut signals) in by_label {
@@ -315,7 +318,11 @@ mod tests {
 
     #[test]
     fn library_floors_raise_but_never_lower() {
-        let d = Policy::default().decide(vec![signal(Label::Custom("custom:scam".into()), 0.3, Some(Suggestion::Block))]);
+        let d = Policy::default().decide(vec![signal(
+            Label::Custom("custom:scam".into()),
+            0.3,
+            Some(Suggestion::Block),
+        )]);
         assert_eq!(d.suggestion, Suggestion::Block);
     }
 
@@ -333,7 +340,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(policy.id(), "forum@3");
-        let d = policy.decide(vec![signal(Label::Profanity, 0.645, None), signal(Label::Ads, 0.9, None)]);
+        let d = policy.decide(vec![
+            signal(Label::Profanity, 0.645, None),
+            signal(Label::Ads, 0.9, None),
+        ]);
         assert_eq!(d.suggestion, Suggestion::Pass);
         assert_eq!(d.labels.len(), 1);
         assert_eq!(policy.text.allowed_domains, vec!["example.org".to_string()]);
@@ -342,9 +352,18 @@ mod tests {
     #[test]
     fn bad_policies_are_refused_with_a_reason() {
         let cases = [
-            ("name = \"x\"\nversion = 1\n[labels.politics]\nreview = 0.5\n", "unknown label"),
-            ("name = \"x\"\nversion = 1\n[labels.hate]\nreview = 0.9\nblock = 0.5\n", "above block"),
-            ("name = \"x\"\nversion = 1\nsurprise = true\n", "unknown field"),
+            (
+                "name = \"x\"\nversion = 1\n[labels.politics]\nreview = 0.5\n",
+                "unknown label",
+            ),
+            (
+                "name = \"x\"\nversion = 1\n[labels.hate]\nreview = 0.9\nblock = 0.5\n",
+                "above block",
+            ),
+            (
+                "name = \"x\"\nversion = 1\nsurprise = true\n",
+                "unknown field",
+            ),
             ("name = \"\"\nversion = 1\n", "must be"),
             ("name = \"x\"\nversion = -1\n", "TOML"),
         ];

@@ -25,10 +25,19 @@ pub const MAX_SIGNALS: usize = 1000;
 
 /// The built-in libraries, compiled into the binary.
 const BUILTIN_LIBRARIES: &[(&str, &str)] = &[
-    ("profanity-en", include_str!("../libraries/profanity-en.lib")),
-    ("harassment-en", include_str!("../libraries/harassment-en.lib")),
+    (
+        "profanity-en",
+        include_str!("../libraries/profanity-en.lib"),
+    ),
+    (
+        "harassment-en",
+        include_str!("../libraries/harassment-en.lib"),
+    ),
     ("threats-en", include_str!("../libraries/threats-en.lib")),
-    ("self-harm-en", include_str!("../libraries/self-harm-en.lib")),
+    (
+        "self-harm-en",
+        include_str!("../libraries/self-harm-en.lib"),
+    ),
     ("sexual-en", include_str!("../libraries/sexual-en.lib")),
     ("illicit-en", include_str!("../libraries/illicit-en.lib")),
     ("spam-en", include_str!("../libraries/spam-en.lib")),
@@ -118,7 +127,11 @@ impl TextEngine {
     pub fn remove_library(&self, name: &str) -> Result<bool, LibraryError> {
         let mut libraries = self.libraries.lock().unwrap_or_else(|e| e.into_inner());
         let before = libraries.len();
-        let next: Vec<_> = libraries.iter().filter(|l| l.name != name).cloned().collect();
+        let next: Vec<_> = libraries
+            .iter()
+            .filter(|l| l.name != name)
+            .cloned()
+            .collect();
         if next.len() == before {
             return Ok(false);
         }
@@ -171,7 +184,11 @@ impl TextEngine {
                 }
                 let key = (
                     signal.evidence.library.clone(),
-                    signal.evidence.term.clone().or(signal.evidence.detail.clone()),
+                    signal
+                        .evidence
+                        .term
+                        .clone()
+                        .or(signal.evidence.detail.clone()),
                     signal.evidence.span,
                 );
                 if scan.signals.len() < MAX_SIGNALS && seen.insert(key) {
@@ -185,7 +202,12 @@ impl TextEngine {
                         match best_model_scores.iter_mut().find(|b| b.0 == score.model) {
                             Some(best) if best.2 >= score.score => {}
                             Some(best) => *best = (score.model, score.label, score.score, span),
-                            None => best_model_scores.push((score.model, score.label, score.score, span)),
+                            None => best_model_scores.push((
+                                score.model,
+                                score.label,
+                                score.score,
+                                span,
+                            )),
                         }
                     }
                 }
@@ -298,7 +320,11 @@ mod tests {
 
     #[test]
     fn marks_do_not_count_towards_the_window() {
-        let text = format!("fu{}ck {}", "\u{0301}".repeat(100_000), "ab ".repeat(30_000));
+        let text = format!(
+            "fu{}ck {}",
+            "\u{0301}".repeat(100_000),
+            "ab ".repeat(30_000)
+        );
         let first = windows(&text).next().unwrap().1;
         assert!(first.contains("ck ab"));
     }

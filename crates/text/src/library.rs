@@ -117,7 +117,9 @@ impl FromStr for Severity {
         if let Some(sev) = named {
             return Ok(sev);
         }
-        let value: f32 = s.parse().map_err(|_| LibraryError::InvalidSeverity(s.to_owned()))?;
+        let value: f32 = s
+            .parse()
+            .map_err(|_| LibraryError::InvalidSeverity(s.to_owned()))?;
         Severity::new(value)
     }
 }
@@ -191,10 +193,13 @@ impl TermLibrary {
             let mut columns = trimmed.split('\t');
             let text = columns.next().unwrap_or_default().trim();
             let term_label = match columns.next().map(str::trim).filter(|s| !s.is_empty()) {
-                Some(l) => l.parse().map_err(|e: rampart_types::UnknownLabel| LibraryError::Line {
-                    line,
-                    reason: e.to_string(),
-                })?,
+                Some(l) => {
+                    l.parse()
+                        .map_err(|e: rampart_types::UnknownLabel| LibraryError::Line {
+                            line,
+                            reason: e.to_string(),
+                        })?
+                }
                 None => label.clone(),
             };
             let term_severity = match columns.next().map(str::trim).filter(|s| !s.is_empty()) {
@@ -289,7 +294,10 @@ fn parse_rule(text: &str, line: usize) -> Result<Rule, LibraryError> {
         if pattern.len() > MAX_REGEX_BYTES {
             return Err(LibraryError::Regex {
                 line,
-                reason: format!("pattern is {} bytes, the limit is {MAX_REGEX_BYTES}", pattern.len()),
+                reason: format!(
+                    "pattern is {} bytes, the limit is {MAX_REGEX_BYTES}",
+                    pattern.len()
+                ),
             });
         }
         compile_regex(pattern).map_err(|reason| LibraryError::Regex { line, reason })?;
@@ -298,7 +306,10 @@ fn parse_rule(text: &str, line: usize) -> Result<Rule, LibraryError> {
     if text.len() > MAX_TERM_BYTES {
         return Err(LibraryError::Line {
             line,
-            reason: format!("term is {} bytes, the limit is {MAX_TERM_BYTES}", text.len()),
+            reason: format!(
+                "term is {} bytes, the limit is {MAX_TERM_BYTES}",
+                text.len()
+            ),
         });
     }
     let mut parts = text.split(" ~ ");
@@ -339,12 +350,21 @@ mod tests {
     use super::*;
 
     fn parse(source: &str) -> Result<TermLibrary, LibraryError> {
-        TermLibrary::parse("t", LibraryKind::Block, Label::Profanity, Severity::STRONG, source)
+        TermLibrary::parse(
+            "t",
+            LibraryKind::Block,
+            Label::Profanity,
+            Severity::STRONG,
+            source,
+        )
     }
 
     #[test]
     fn syntax_of_design_section_6() {
-        let lib = parse("word\nmulti word phrase\na & b\na ~ b\na & b ~ c ~ d\nre:fo+\nat&t\n# comment\n\n").unwrap();
+        let lib = parse(
+            "word\nmulti word phrase\na & b\na ~ b\na & b ~ c ~ d\nre:fo+\nat&t\n# comment\n\n",
+        )
+        .unwrap();
         let rules: Vec<&Rule> = lib.terms.iter().map(|t| &t.rule).collect();
         let phrases = |r: &[&str], e: &[&str]| Rule::Phrases {
             required: r.iter().map(|s| s.to_string()).collect(),
@@ -379,7 +399,10 @@ mod tests {
         ];
         for (source, line) in cases {
             let err = parse(source).unwrap_err();
-            assert!(err.to_string().starts_with(&format!("line {line}:")), "{source:?}: {err}");
+            assert!(
+                err.to_string().starts_with(&format!("line {line}:")),
+                "{source:?}: {err}"
+            );
         }
     }
 

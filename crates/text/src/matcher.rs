@@ -93,7 +93,11 @@ impl Matcher {
         let mut regexes = Vec::new();
 
         let mut intern = |canonical: String, atom: Atom| -> usize {
-            let key = (canonical.clone(), atom.runs.clone(), atom.leet_positions.clone());
+            let key = (
+                canonical.clone(),
+                atom.runs.clone(),
+                atom.leet_positions.clone(),
+            );
             if let Some(&id) = atom_index.get(&key) {
                 return id;
             }
@@ -113,10 +117,11 @@ impl Matcher {
             for (term_index, term) in library.terms.iter().enumerate() {
                 match &term.rule {
                     Rule::Regex(pattern) => {
-                        let regex = compile_regex(pattern).map_err(|reason| LibraryError::Regex {
-                            line: term_index + 1,
-                            reason,
-                        })?;
+                        let regex =
+                            compile_regex(pattern).map_err(|reason| LibraryError::Regex {
+                                line: term_index + 1,
+                                reason,
+                            })?;
                         regexes.push(RegexRule {
                             library: library_index,
                             term: term_index,
@@ -130,8 +135,10 @@ impl Matcher {
                                 .map(|(canonical, atom)| intern(canonical, atom))
                                 .collect()
                         };
-                        let required: Vec<Vec<usize>> = required.iter().map(|p| compile(p)).collect();
-                        let excluded: Vec<Vec<usize>> = excluded.iter().map(|p| compile(p)).collect();
+                        let required: Vec<Vec<usize>> =
+                            required.iter().map(|p| compile(p)).collect();
+                        let excluded: Vec<Vec<usize>> =
+                            excluded.iter().map(|p| compile(p)).collect();
                         if required.iter().any(Vec::is_empty) {
                             continue; // a phrase that normalises to nothing can never match
                         }
@@ -199,22 +206,21 @@ impl Matcher {
 
         let allowed: Vec<(usize, usize)> = self.allowed_ranges(hits, disabled);
         let mut signals = Vec::new();
-        let mut seen_rules = Vec::new();
-        for (&atom, atom_hits) in hits.iter() {
-            for &rule_index in &self.rules_by_atom[atom] {
-                if seen_rules.contains(&rule_index) {
-                    continue;
-                }
-                seen_rules.push(rule_index);
-                let rule = &self.rules[rule_index];
-                let library = &self.libraries[rule.library];
-                if library.kind == LibraryKind::Allow || disabled.iter().any(|d| *d == library.name) {
-                    continue;
-                }
-                self.evaluate_rule(rule, hits, &allowed, text, normalised, &mut signals);
-                let _ = atom_hits;
+        let mut candidates: Vec<usize> = hits
+            .keys()
+            .flat_map(|&atom| self.rules_by_atom[atom].iter().copied())
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        for rule_index in candidates {
+            let rule = &self.rules[rule_index];
+            let library = &self.libraries[rule.library];
+            if library.kind == LibraryKind::Allow || disabled.iter().any(|d| *d == library.name) {
+                continue;
             }
+            self.evaluate_rule(rule, hits, &allowed, text, normalised, &mut signals);
         }
+        drop_nested_hits(&mut signals);
         if !self.regexes.is_empty() {
             self.scan_regexes(text, normalised, disabled, &allowed, &mut signals);
         }
@@ -222,7 +228,9 @@ impl Matcher {
     }
 
     fn collect_hits(&self, normalised: &Normalised, hits: &mut HashMap<usize, Vec<Hit>>) {
-        let Some(automaton) = &self.automaton else { return };
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
         let canonical = normalised.text();
         let mut examined = 0;
         for m in automaton.find_overlapping_iter(canonical) {
@@ -252,7 +260,11 @@ impl Matcher {
         hits.retain(|_, v| !v.is_empty());
     }
 
-    fn allowed_ranges(&self, hits: &HashMap<usize, Vec<Hit>>, disabled: &[String]) -> Vec<(usize, usize)> {
+    fn allowed_ranges(
+        &self,
+        hits: &HashMap<usize, Vec<Hit>>,
+        disabled: &[String],
+    ) -> Vec<(usize, usize)> {
         let mut ranges = Vec::new();
         for rule in &self.rules {
             let library = &self.libraries[rule.library];
@@ -275,7 +287,9 @@ impl Matcher {
         normalised: &Normalised,
         signals: &mut Vec<Signal>,
     ) {
-        let Some(found) = rule_hits(rule, hits, allowed) else { return };
+        let Some(found) = rule_hits(rule, hits, allowed) else {
+            return;
+        };
         let library = &self.libraries[rule.library];
         let term = &library.terms[rule.term];
         for hit in found {
@@ -333,13 +347,45 @@ impl Matcher {
     }
 }
 
+/// Drops a term hit lying strictly inside a longer hit of the same library and label (`fuck`
+/// inside `fucking`), so evidence names the longest term. Quadratic, so only for the usual
+/// handful of hits; with more, everything is kept.
+fn drop_nested_hits(signals: &mut Vec<Signal>) {
+    if signals.len() < 2 || signals.len() > 256 {
+        return;
+    }
+    let spans: Vec<Option<ByteSpan>> = signals.iter().map(|s| s.evidence.span).collect();
+    let nested: Vec<bool> = (0..signals.len())
+        .map(|i| {
+            let Some(inner) = spans[i] else { return false };
+            (0..signals.len()).any(|j| {
+                j != i
+                    && spans[j]
+                        .is_some_and(|outer| outer.contains(&inner) && outer.len() > inner.len())
+                    && signals[j].label == signals[i].label
+                    && signals[j].evidence.library == signals[i].evidence.library
+            })
+        })
+        .collect();
+    let mut index = 0;
+    signals.retain(|_| {
+        let keep = !nested[index];
+        index += 1;
+        keep
+    });
+}
+
 fn is_allowed(allowed: &[(usize, usize)], first: usize, last: usize) -> bool {
     allowed.iter().any(|&(a, b)| a <= first && last <= b)
 }
 
 /// The hits to report for a rule, or `None` when it does not fire. A rule fires when each
 /// required phrase has a hit outside the allow-listed ranges and no excluded phrase has any hit.
-fn rule_hits(rule: &CompiledRule, hits: &HashMap<usize, Vec<Hit>>, allowed: &[(usize, usize)]) -> Option<Vec<Hit>> {
+fn rule_hits(
+    rule: &CompiledRule,
+    hits: &HashMap<usize, Vec<Hit>>,
+    allowed: &[(usize, usize)],
+) -> Option<Vec<Hit>> {
     let phrase_hits = |alternatives: &[usize]| -> Vec<Hit> {
         alternatives
             .iter()
@@ -349,7 +395,11 @@ fn rule_hits(rule: &CompiledRule, hits: &HashMap<usize, Vec<Hit>>, allowed: &[(u
             .copied()
             .collect()
     };
-    if rule.excluded.iter().any(|alts| alts.iter().any(|a| hits.contains_key(a))) {
+    if rule
+        .excluded
+        .iter()
+        .any(|alts| alts.iter().any(|a| hits.contains_key(a)))
+    {
         return None;
     }
     let mut found = Vec::new();
@@ -393,12 +443,20 @@ fn verify(atom: &Atom, normalised: &Normalised, first: usize, mut last: usize) -
     {
         return None;
     }
-    if atom.check_right && last < units.len() && units[last].is_word() && !units[last - 1].is_soft_boundary() {
+    if atom.check_right
+        && last < units.len()
+        && units[last].is_word()
+        && !units[last - 1].is_soft_boundary()
+    {
         let plural = plural_suffix(normalised, last).filter(|_| atom.allow_plural)?;
         tricks = tricks.union(normalised.tricks(last, last + plural));
         last += plural;
     }
-    Some(Hit { first, last, tricks })
+    Some(Hit {
+        first,
+        last,
+        tricks,
+    })
 }
 
 /// Length in units of an `s` or `es` ending at a word boundary after `at`.
@@ -441,7 +499,10 @@ fn phrase_atoms(normaliser: &mut Normaliser, phrase: &str) -> Vec<(String, Atom)
             .filter(|(_, u)| u.ch == from)
             .map(|(i, _)| i as u16)
             .collect();
-        let variant: String = canonical.chars().map(|c| if c == from { to } else { c }).collect();
+        let variant: String = canonical
+            .chars()
+            .map(|c| if c == from { to } else { c })
+            .collect();
         let mut atom = base.clone();
         atom.leet_positions = positions;
         out.push((variant, atom));
@@ -471,7 +532,10 @@ mod tests {
         let libraries = libs
             .iter()
             .map(|(name, kind, source)| {
-                Arc::new(TermLibrary::parse(name, *kind, Label::Profanity, Severity::STRONG, source).unwrap())
+                Arc::new(
+                    TermLibrary::parse(name, *kind, Label::Profanity, Severity::STRONG, source)
+                        .unwrap(),
+                )
             })
             .collect();
         Matcher::build(libraries).unwrap()
@@ -491,10 +555,20 @@ mod tests {
     #[test]
     fn word_boundaries_keep_innocent_words_clean() {
         let m = matcher(&[("p", LibraryKind::Block, "ass\ncock\ntit\ndick")]);
-        for clean in ["assassin", "cocktail", "title", "Dickens", "as sure as", "class"] {
+        for clean in [
+            "assassin",
+            "cocktail",
+            "title",
+            "Dickens",
+            "as sure as",
+            "class",
+        ] {
             assert!(terms(&m, clean).is_empty(), "{clean} was flagged");
         }
-        assert_eq!(terms(&m, "what an ass!"), vec![("ass".into(), "ass".into())]);
+        assert_eq!(
+            terms(&m, "what an ass!"),
+            vec![("ass".into(), "ass".into())]
+        );
         assert_eq!(terms(&m, "nice tits"), vec![("tit".into(), "tits".into())]);
     }
 
@@ -512,7 +586,10 @@ mod tests {
         assert!(terms(&m, "buy now").is_empty());
         assert_eq!(terms(&m, "buy cheap pills").len(), 2);
         assert!(terms(&m, "kill time").is_empty());
-        assert_eq!(terms(&m, "kill him"), vec![("kill ~ time".into(), "kill".into())]);
+        assert_eq!(
+            terms(&m, "kill him"),
+            vec![("kill ~ time".into(), "kill".into())]
+        );
     }
 
     #[test]
@@ -536,10 +613,25 @@ mod tests {
     #[test]
     fn regex_rules_run_on_expanded_normalised_text() {
         let m = matcher(&[("p", LibraryKind::Review, r"re:\bki+ll+ (yo)?u\b")]);
-        assert_eq!(terms(&m, "I will KIIILL u"), vec![(r"re:\bki+ll+ (yo)?u\b".replace("re:", ""), "KIIILL u".into())]
+        assert_eq!(
+            terms(&m, "I will KIIILL u"),
+            vec![(
+                r"re:\bki+ll+ (yo)?u\b".replace("re:", ""),
+                "KIIILL u".into()
+            )]
             .into_iter()
             .map(|(t, m)| (format!("re:{t}"), m))
-            .collect::<Vec<_>>());
+            .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn the_longest_term_of_a_library_wins() {
+        let m = matcher(&[("p", LibraryKind::Block, "fuck\nfucking")]);
+        assert_eq!(
+            terms(&m, "f.u.c.k.i.n.g"),
+            vec![("fucking".into(), "f.u.c.k.i.n.g".into())]
+        );
     }
 
     #[test]

@@ -83,7 +83,11 @@ impl TrickSet {
 
     /// The tricks in a fixed order.
     pub fn to_vec(self) -> Vec<Trick> {
-        ALL_TRICKS.iter().copied().filter(|t| self.contains(*t)).collect()
+        ALL_TRICKS
+            .iter()
+            .copied()
+            .filter(|t| self.contains(*t))
+            .collect()
     }
 }
 
@@ -191,7 +195,11 @@ impl Normalised {
         let mut text = String::with_capacity(self.text.len());
         let mut map = Vec::with_capacity(self.text.len());
         for (i, unit) in self.units.iter().enumerate() {
-            let repeat = if unit.ch.is_alphabetic() { unit.run.min(64) } else { 1 };
+            let repeat = if unit.ch.is_alphabetic() {
+                unit.run.min(64)
+            } else {
+                1
+            };
             for _ in 0..repeat {
                 text.push(unit.ch);
                 map.extend(std::iter::repeat_n(i as u32, unit.ch.len_utf8()));
@@ -347,9 +355,11 @@ fn classify(c: char) -> Class {
     match c {
         '\u{202E}' => Class::RightToLeftOverride,
         '\u{202C}' => Class::PopDirectional,
-        '\u{202A}'..='\u{202D}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}' => {
-            Class::Bidi
-        }
+        '\u{202A}'..='\u{202D}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{061C}' => Class::Bidi,
         '\u{E0000}'..='\u{E007F}' => Class::Tag,
         '\u{200B}'..='\u{200D}'
         | '\u{2060}'..='\u{2064}'
@@ -376,7 +386,10 @@ fn classify(c: char) -> Class {
 }
 
 fn is_strikethrough_mark(c: char) -> bool {
-    matches!(c, '\u{0334}'..='\u{0338}' | '\u{20D2}' | '\u{20D3}' | '\u{20E5}' | '\u{20EB}')
+    matches!(
+        c,
+        '\u{0334}'..='\u{0338}' | '\u{20D2}' | '\u{20D3}' | '\u{20E5}' | '\u{20EB}'
+    )
 }
 
 /// What one visible non-ASCII character becomes.
@@ -403,7 +416,11 @@ fn map_char(c: char) -> Mapped {
         trick = Some(compatibility_trick(c));
         // Parenthesised and full-stop forms: ⒜ → "(a)", ⒈ → "1."; keep the letter or digit.
         if decomposed.len() > 1 && decomposed.iter().any(|d| d.is_alphanumeric()) {
-            let inner: Vec<char> = decomposed.iter().copied().filter(|d| *d != '(' && *d != ')').collect();
+            let inner: Vec<char> = decomposed
+                .iter()
+                .copied()
+                .filter(|d| *d != '(' && *d != ')')
+                .collect();
             if inner.len() == 2 && inner[1] == '.' && inner[0].is_ascii_digit() {
                 decomposed = vec![inner[0]];
             } else if trick == Some(Trick::Enclosed) {
@@ -530,7 +547,9 @@ fn emoji_letter(c: char) -> Option<char> {
         _ => match c {
             '©' | '¢' | '☪' => Some('c'),
             '®' => Some('r'),
-            '⭕' | '⭘' | '○' | '◯' | '⚪' | '🔴' | '⚫' | '🅾' | '⊙' | '◎' | '💿' | '📀' => Some('o'),
+            '⭕' | '⭘' | '○' | '◯' | '⚪' | '🔴' | '⚫' | '🅾' | '⊙' | '◎' | '💿' | '📀' => {
+                Some('o')
+            }
             '❌' | '✖' | '✗' | '✘' | '❎' | '⨯' => Some('x'),
             '💲' | '§' => Some('s'),
             '€' | '℮' => Some('e'),
@@ -631,10 +650,13 @@ fn undo_leet(token: &mut [Unit]) {
             .get(i)
             .is_some_and(|c| c.is_ascii_lowercase() || leet_letter(*c).is_some())
     };
-    let alphanumeric = |i: usize| -> bool { original.get(i).is_some_and(|c| c.is_ascii_alphanumeric()) };
+    let alphanumeric =
+        |i: usize| -> bool { original.get(i).is_some_and(|c| c.is_ascii_alphanumeric()) };
     for i in 0..token.len() {
         let c = original[i];
-        let Some(letter) = leet_letter(c) else { continue };
+        let Some(letter) = leet_letter(c) else {
+            continue;
+        };
         let before = i > 0 && letterish(i - 1);
         let after = letterish(i + 1);
         let convert = match c {
@@ -779,11 +801,19 @@ mod tests {
             ("ѕһіт", "shit", &[Trick::Confusable]),
             ("f\u{200B}uck", "fuck", &[Trick::ZeroWidth]),
             ("f\u{00AD}u\u{2060}c\u{FEFF}k", "fuck", &[Trick::ZeroWidth]),
-            ("\u{202E}kcuf\u{202C}", "fuck", &[Trick::Bidi, Trick::Reversed]),
+            (
+                "\u{202E}kcuf\u{202C}",
+                "fuck",
+                &[Trick::Bidi, Trick::Reversed],
+            ),
             ("f\u{E0041}uck", "fuck", &[Trick::TagCharacters]),
             ("fück", "fuck", &[Trick::Diacritic]),
             ("fu\u{0336}ck", "fuck", &[Trick::Strikethrough]),
-            ("f\u{0301}\u{0302}\u{0303}uck", "fuck", &[Trick::Diacritic, Trick::Zalgo]),
+            (
+                "f\u{0301}\u{0302}\u{0303}uck",
+                "fuck",
+                &[Trick::Diacritic, Trick::Zalgo],
+            ),
             ("$h1t", "shit", &[Trick::Leet]),
             ("b!7ch", "bitch", &[Trick::Leet]),
             ("@ss", "as", &[Trick::Leet]),
@@ -801,7 +831,10 @@ mod tests {
             assert_eq!(&canon(input), expected, "canonical form of {input:?}");
             let got = tricks(input);
             for t in *expected_tricks {
-                assert!(got.contains(t), "{input:?}: expected trick {t:?}, got {got:?}");
+                assert!(
+                    got.contains(t),
+                    "{input:?}: expected trick {t:?}, got {got:?}"
+                );
             }
         }
     }
@@ -830,7 +863,15 @@ mod tests {
         let runs: Vec<(char, u32)> = n.units().iter().map(|u| (u.ch, u.run)).collect();
         assert_eq!(
             runs,
-            vec![('f', 1), ('u', 4), ('c', 1), ('k', 1), (' ', 1), ('a', 1), ('s', 2)]
+            vec![
+                ('f', 1),
+                ('u', 4),
+                ('c', 1),
+                ('k', 1),
+                (' ', 1),
+                ('a', 1),
+                ('s', 2)
+            ]
         );
     }
 

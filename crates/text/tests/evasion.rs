@@ -19,7 +19,7 @@ fn scan(engine: &TextEngine, text: &str) -> Vec<Signal> {
 /// (text, label, the original characters the evidence must point at)
 const EVASIONS: &[(&str, &str, &str)] = &[
     ("ｆｕｃｋ this", "profanity", "ｆｕｃｋ"),
-    ("what the 𝐟𝐮𝐜𝐤", "profanity", "𝐟𝐮𝐜𝐤"),
+    ("oh 𝐟𝐮𝐜𝐤 that", "profanity", "𝐟𝐮𝐜𝐤"),
     ("𝓯𝓾𝓬𝓴 that", "profanity", "𝓯𝓾𝓬𝓴"),
     ("𝔣𝔲𝔠𝔨 that", "profanity", "𝔣𝔲𝔠𝔨"),
     ("ⓕⓤⓒⓚ it", "profanity", "ⓕⓤⓒⓚ"),
@@ -30,16 +30,32 @@ const EVASIONS: &[(&str, &str, &str)] = &[
     ("ѕһіт happens", "profanity", "ѕһіт"),
     ("Ꮯunt", "profanity", "Ꮯunt"),
     ("f\u{200B}uck it", "profanity", "f\u{200B}uck"),
-    ("f\u{200C}u\u{200D}ck it", "profanity", "f\u{200C}u\u{200D}ck"),
+    (
+        "f\u{200C}u\u{200D}ck it",
+        "profanity",
+        "f\u{200C}u\u{200D}ck",
+    ),
     ("f\u{2060}uck it", "profanity", "f\u{2060}uck"),
     ("f\u{00AD}uck it", "profanity", "f\u{00AD}uck"),
     ("\u{FEFF}fuck it", "profanity", "fuck"),
     ("fu\u{FE0F}ck it", "profanity", "fu\u{FE0F}ck"),
     ("oh \u{202E}kcuf\u{202C} it", "profanity", "kcuf"),
-    ("f\u{E0020}u\u{E0041}ck it", "profanity", "f\u{E0020}u\u{E0041}ck"),
+    (
+        "f\u{E0020}u\u{E0041}ck it",
+        "profanity",
+        "f\u{E0020}u\u{E0041}ck",
+    ),
     ("fück it", "profanity", "fück"),
-    ("f\u{0336}u\u{0336}c\u{0336}k\u{0336} it", "profanity", "f\u{0336}u\u{0336}c\u{0336}k\u{0336}"),
-    ("f\u{0334}\u{0321}\u{031B}u\u{0338}\u{0322}\u{035D}c\u{0337}\u{0328}k\u{0335}\u{0322} it", "profanity", "f\u{0334}\u{0321}\u{031B}u\u{0338}\u{0322}\u{035D}c\u{0337}\u{0328}k\u{0335}\u{0322}"),
+    (
+        "f\u{0336}u\u{0336}c\u{0336}k\u{0336} it",
+        "profanity",
+        "f\u{0336}u\u{0336}c\u{0336}k\u{0336}",
+    ),
+    (
+        "f\u{0334}\u{0321}\u{031B}u\u{0338}\u{0322}\u{035D}c\u{0337}\u{0328}k\u{0335}\u{0322} it",
+        "profanity",
+        "f\u{0334}\u{0321}\u{031B}u\u{0338}\u{0322}\u{035D}c\u{0337}\u{0328}k\u{0335}\u{0322}",
+    ),
     ("$h1t happens", "profanity", "$h1t"),
     ("you b!7ch", "profanity", "b!7ch"),
     ("sh!t happens", "profanity", "sh!t"),
@@ -60,12 +76,20 @@ const EVASIONS: &[(&str, &str, &str)] = &[
     ("c.u.n.t", "profanity", "c.u.n.t"),
     ("you f@gg0t", "hate", "f@gg0t"),
     ("just k y s", "harassment", "k y s"),
-    ("go k!ll yourself", "harassment", "k!ll yourself"),
+    ("go k!ll yourself", "harassment", "go k!ll yourself"),
     ("i will k1ll you", "violence", "i will k1ll you"),
     ("s3nd nud3s", "sexual", "s3nd nud3s"),
     ("thinking about 𝐬𝐮𝐢𝐜𝐢𝐝𝐞", "self_harm", "𝐬𝐮𝐢𝐜𝐢𝐝𝐞"),
-    ("you are a f\u{200B}u\u{0441}king idiot", "profanity", "f\u{200B}u\u{0441}king"),
-    ("you are a stupid idiot", "harassment", "you are a stupid idiot"),
+    (
+        "you are a f\u{200B}u\u{0441}king idiot",
+        "profanity",
+        "f\u{200B}u\u{0441}king",
+    ),
+    (
+        "you are a stupid idiot",
+        "harassment",
+        "you are a stupid idiot",
+    ),
     ("fuuuck yoouuu", "harassment", "fuuuck yoouuu"),
 ];
 
@@ -76,9 +100,9 @@ fn every_evasion_is_flagged_at_its_original_characters() {
     for (text, label, matched) in EVASIONS {
         let label: Label = label.parse().unwrap();
         let signals = scan(&engine, text);
-        let hit = signals.iter().find(|s| {
-            s.label == label && s.evidence.matched.as_deref() == Some(*matched)
-        });
+        let hit = signals
+            .iter()
+            .find(|s| s.label == label && s.evidence.matched.as_deref() == Some(*matched));
         match hit {
             Some(signal) => {
                 let span = signal.evidence.span.expect("term evidence has a span");
@@ -94,7 +118,12 @@ fn every_evasion_is_flagged_at_its_original_characters() {
         }
     }
     assert!(EVASIONS.len() >= 40);
-    assert!(failures.is_empty(), "{} evasions missed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} evasions missed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -107,9 +136,15 @@ fn evidence_names_the_tricks_undone() {
         .expect("flagged")
         .evidence
         .tricks;
-    let names: Vec<String> = tricks.iter().map(|t| serde_json::to_string(t).unwrap()).collect();
+    let names: Vec<String> = tricks
+        .iter()
+        .map(|t| serde_json::to_string(t).unwrap())
+        .collect();
     for expected in ["\"zero_width\"", "\"diacritic\"", "\"emoji_letter\""] {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
     }
 }
 
@@ -181,7 +216,12 @@ fn innocent_sentences_are_not_flagged() {
         }
     }
     assert!(INNOCENT.len() >= 40);
-    assert!(failures.is_empty(), "{} innocent sentences flagged:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} innocent sentences flagged:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -189,7 +229,14 @@ fn libraries_are_swapped_without_a_restart() {
     use rampart_text::library::{LibraryKind, Severity, TermLibrary};
     let engine = TextEngine::with_builtin_libraries();
     let custom = |terms: &str| {
-        TermLibrary::parse("scams", LibraryKind::Block, "custom:scams".parse().unwrap(), Severity::STRONG, terms).unwrap()
+        TermLibrary::parse(
+            "scams",
+            LibraryKind::Block,
+            "custom:scams".parse().unwrap(),
+            Severity::STRONG,
+            terms,
+        )
+        .unwrap()
     };
     assert!(scan(&engine, "send gift cards").is_empty());
     engine.upsert_library(custom("gift cards")).unwrap();
@@ -215,7 +262,14 @@ fn scans_run_concurrently_with_library_swaps() {
         })
     };
     for i in 0..20 {
-        let lib = TermLibrary::parse("churn", LibraryKind::Review, "custom:churn".parse().unwrap(), Severity::STRONG, &format!("word{i}")).unwrap();
+        let lib = TermLibrary::parse(
+            "churn",
+            LibraryKind::Review,
+            "custom:churn".parse().unwrap(),
+            Severity::STRONG,
+            &format!("word{i}"),
+        )
+        .unwrap();
         engine.upsert_library(lib).unwrap();
     }
     reader.join().unwrap();

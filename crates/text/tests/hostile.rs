@@ -28,7 +28,11 @@ fn a_term_across_a_window_edge_is_found_once() {
     let edge = rampart_text::WINDOW_BYTES - 2;
     let text = format!("{}fuck{}", "ab ".repeat(edge / 3), " cd".repeat(40_000));
     let scan = engine.scan(&text, &ScanOptions::default());
-    let hits = scan.signals.iter().filter(|s| s.label == Label::Profanity && s.evidence.matched.as_deref() == Some("fuck")).count();
+    let hits = scan
+        .signals
+        .iter()
+        .filter(|s| s.label == Label::Profanity && s.evidence.matched.as_deref() == Some("fuck"))
+        .count();
     assert_eq!(hits, 1);
 }
 
@@ -68,7 +72,11 @@ fn signal_count_is_capped_however_many_hits() {
     let engine = TextEngine::with_builtin_libraries();
     let text = "fuck shit cunt ".repeat(200_000);
     let scan = engine.scan(&text, &ScanOptions::default());
-    assert!(scan.signals.len() <= MAX_SIGNALS + 8, "{}", scan.signals.len());
+    assert!(
+        scan.signals.len() <= MAX_SIGNALS + 8,
+        "{}",
+        scan.signals.len()
+    );
 }
 
 #[test]

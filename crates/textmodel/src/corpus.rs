@@ -78,7 +78,11 @@ pub fn load_davidson(corpus_dir: &Path) -> Result<Vec<Tweet>, CorpusError> {
     let mut out = Vec::new();
     for row in reader.records() {
         let row = row.map_err(|e| err(e.to_string()))?;
-        let class: u8 = row.get(5).unwrap_or_default().parse().map_err(|_| err("bad class column".into()))?;
+        let class: u8 = row
+            .get(5)
+            .unwrap_or_default()
+            .parse()
+            .map_err(|_| err("bad class column".into()))?;
         out.push(Tweet {
             text: row.get(6).unwrap_or_default().to_owned(),
             class,
@@ -118,9 +122,12 @@ pub fn default_corpus_dir() -> Option<PathBuf> {
 }
 
 /// The binary task data for one model, split: (train, validation, test).
-pub type Task = (Vec<(String, bool)>, Vec<(String, bool)>, Vec<(String, bool)>);
+pub type Task = (Vec<Example>, Vec<Example>, Vec<Example>);
 
-fn split_task(examples: impl Iterator<Item = (String, bool)>) -> Task {
+/// A text and whether it is a positive example.
+pub type Example = (String, bool);
+
+fn split_task(examples: impl Iterator<Item = Example>) -> Task {
     let (mut tr, mut va, mut te) = (Vec::new(), Vec::new(), Vec::new());
     for (text, y) in examples {
         match split_of(&text) {
@@ -134,17 +141,27 @@ fn split_task(examples: impl Iterator<Item = (String, bool)>) -> Task {
 
 /// Spam vs ham on the SMS collection.
 pub fn spam_task(corpus_dir: &Path) -> Result<Task, CorpusError> {
-    Ok(split_task(load_sms(corpus_dir)?.into_iter().map(|s| (s.text, s.spam))))
+    Ok(split_task(
+        load_sms(corpus_dir)?.into_iter().map(|s| (s.text, s.spam)),
+    ))
 }
 
 /// Offensive or hate (classes 0, 1) vs neither (2) on Davidson.
 pub fn toxicity_task(corpus_dir: &Path) -> Result<Task, CorpusError> {
-    Ok(split_task(load_davidson(corpus_dir)?.into_iter().map(|t| (t.text, t.class != 2))))
+    Ok(split_task(
+        load_davidson(corpus_dir)?
+            .into_iter()
+            .map(|t| (t.text, t.class != 2)),
+    ))
 }
 
 /// Hate (class 0) vs the rest on Davidson.
 pub fn hate_task(corpus_dir: &Path) -> Result<Task, CorpusError> {
-    Ok(split_task(load_davidson(corpus_dir)?.into_iter().map(|t| (t.text, t.class == 0))))
+    Ok(split_task(
+        load_davidson(corpus_dir)?
+            .into_iter()
+            .map(|t| (t.text, t.class == 0)),
+    ))
 }
 
 #[cfg(test)]

@@ -40,7 +40,11 @@ impl Metrics {
         let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let precision = ratio(tp, tp + fp);
         let recall = ratio(tp, tp + fn_);
-        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
         Metrics {
             threshold,
             tp,
@@ -119,7 +123,14 @@ mod tests {
 
     #[test]
     fn metrics_arithmetic_on_a_hand_example() {
-        let scored = [(0.9, true), (0.8, false), (0.7, true), (0.2, true), (0.1, false), (0.05, false)];
+        let scored = [
+            (0.9, true),
+            (0.8, false),
+            (0.7, true),
+            (0.2, true),
+            (0.1, false),
+            (0.05, false),
+        ];
         let m = Metrics::at(&scored, 0.5);
         assert_eq!((m.tp, m.fp, m.tn, m.fn_), (2, 1, 2, 1));
         assert!((m.precision - 2.0 / 3.0).abs() < 1e-9);

@@ -56,7 +56,10 @@ impl HashedFeatures {
                     word.extend(c.to_lowercase());
                 } else if !word.is_empty() {
                     break;
-                } else if !c.is_whitespace() && c.is_ascii_punctuation() && matches!(c, '!' | '?' | '$' | '£' | '€' | '%') {
+                } else if !c.is_whitespace()
+                    && c.is_ascii_punctuation()
+                    && matches!(c, '!' | '?' | '$' | '£' | '€' | '%')
+                {
                     self.indices.push(bucket(fnv(7, [c as u8])));
                 }
             }
@@ -66,15 +69,24 @@ impl HashedFeatures {
             let word_hash = fnv(1, word.bytes());
             self.indices.push(bucket(word_hash));
             if let Some(prev) = previous_word_hash {
-                self.indices.push(bucket(fnv(2, prev.to_le_bytes().into_iter().chain(word_hash.to_le_bytes()))));
+                self.indices.push(bucket(fnv(
+                    2,
+                    prev.to_le_bytes()
+                        .into_iter()
+                        .chain(word_hash.to_le_bytes()),
+                )));
             }
             previous_word_hash = Some(word_hash);
             if word.chars().all(|c| c.is_ascii_digit()) {
                 // Numbers: one shape feature by length instead of n-grams of digits.
-                self.indices.push(bucket(fnv(3, [word.len().min(20) as u8])));
+                self.indices
+                    .push(bucket(fnv(3, [word.len().min(20) as u8])));
                 continue;
             }
-            let padded: Vec<char> = std::iter::once('<').chain(word.chars()).chain(std::iter::once('>')).collect();
+            let padded: Vec<char> = std::iter::once('<')
+                .chain(word.chars())
+                .chain(std::iter::once('>'))
+                .collect();
             if padded.len() - 2 > MAX_WORD_CHARS {
                 continue;
             }
@@ -88,7 +100,8 @@ impl HashedFeatures {
                     for c in gram {
                         len += c.encode_utf8(&mut buf[len..]).len();
                     }
-                    self.indices.push(bucket(fnv(10 + n as u64, buf[..len].iter().copied())));
+                    self.indices
+                        .push(bucket(fnv(10 + n as u64, buf[..len].iter().copied())));
                 }
             }
         }

@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use crate::corpus::Example;
 use crate::features::{HashedFeatures, DIM_BITS};
 
 const MAGIC: &[u8; 8] = b"RMPTLM\0\0";
@@ -76,7 +77,9 @@ impl LinearModel {
 
     /// The raw (uncalibrated) margin for features.
     pub fn margin(&self, features: &HashedFeatures) -> f32 {
-        features.iter().fold(self.bias, |acc, (i, v)| acc + self.weights[i] * v)
+        features
+            .iter()
+            .fold(self.bias, |acc, (i, v)| acc + self.weights[i] * v)
     }
 
     /// Calibrated probability for precomputed features.
@@ -145,14 +148,18 @@ impl LinearModel {
         let n = r.u32()? as usize;
         let dim = 1usize << DIM_BITS;
         if n > dim || r.remaining() != n * 8 {
-            return Err(ModelError::Corrupt("weight count does not match the file size"));
+            return Err(ModelError::Corrupt(
+                "weight count does not match the file size",
+            ));
         }
         let mut weights = vec![0.0f32; dim];
         for _ in 0..n {
             let i = r.u32()? as usize;
             let w = r.f32()?;
             if i >= dim || !w.is_finite() {
-                return Err(ModelError::Corrupt("weight index out of range or not finite"));
+                return Err(ModelError::Corrupt(
+                    "weight index out of range or not finite",
+                ));
             }
             weights[i] = w;
         }
@@ -198,19 +205,37 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
-        let end = self.at.checked_add(n).ok_or(ModelError::Corrupt("length overflow"))?;
-        let slice = self.bytes.get(self.at..end).ok_or(ModelError::Corrupt("unexpected end of file"))?;
+        let end = self
+            .at
+            .checked_add(n)
+            .ok_or(ModelError::Corrupt("length overflow"))?;
+        let slice = self
+            .bytes
+            .get(self.at..end)
+            .ok_or(ModelError::Corrupt("unexpected end of file"))?;
         self.at = end;
         Ok(slice)
     }
     fn u32(&mut self) -> Result<u32, ModelError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| ModelError::Corrupt("u32"))?))
+        Ok(u32::from_le_bytes(
+            self.take(4)?
+                .try_into()
+                .map_err(|_| ModelError::Corrupt("u32"))?,
+        ))
     }
     fn u64(&mut self) -> Result<u64, ModelError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| ModelError::Corrupt("u64"))?))
+        Ok(u64::from_le_bytes(
+            self.take(8)?
+                .try_into()
+                .map_err(|_| ModelError::Corrupt("u64"))?,
+        ))
     }
     fn f32(&mut self) -> Result<f32, ModelError> {
-        Ok(f32::from_le_bytes(self.take(4)?.try_into().map_err(|_| ModelError::Corrupt("f32"))?))
+        Ok(f32::from_le_bytes(
+            self.take(4)?
+                .try_into()
+                .map_err(|_| ModelError::Corrupt("f32"))?,
+        ))
     }
     fn remaining(&self) -> usize {
         self.bytes.len() - self.at
@@ -225,8 +250,8 @@ pub fn train(
     name: &str,
     version: u32,
     corpus_fingerprint: u64,
-    train: &[(String, bool)],
-    validation: &[(String, bool)],
+    train: &[Example],
+    validation: &[Example],
     config: &TrainConfig,
 ) -> LinearModel {
     let dim = 1usize << DIM_BITS;
@@ -254,7 +279,11 @@ pub fn train(
         for &k in &order {
             let f = &features[k];
             let y = if train[k].1 { 1.0 } else { 0.0 };
-            let weight = if train[k].1 { config.positive_weight } else { 1.0 };
+            let weight = if train[k].1 {
+                config.positive_weight
+            } else {
+                1.0
+            };
             let z = f.iter().fold(bias, |acc, (i, v)| acc + weights[i] * v);
             let g = (sigmoid(z) - y) * weight;
             for (i, v) in f.iter() {
@@ -277,7 +306,12 @@ pub fn train(
     };
     let margins: Vec<(f32, bool)> = validation
         .iter()
-        .map(|(t, y)| (HashedFeatures::with_thread_local(t, |f| model.margin(f)), *y))
+        .map(|(t, y)| {
+            (
+                HashedFeatures::with_thread_local(t, |f| model.margin(f)),
+                *y,
+            )
+        })
         .collect();
     let (a, b) = platt(&margins);
     model.platt_a = a;
@@ -303,7 +337,11 @@ fn platt(margins: &[(f32, bool)]) -> (f32, f32) {
                 let z = a * f64::from(m) + b;
                 let t = target(y);
                 // Numerically stable log(1 + e^z) - t·z.
-                let softplus = if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() };
+                let softplus = if z > 0.0 {
+                    z + (-z).exp().ln_1p()
+                } else {
+                    z.exp().ln_1p()
+                };
                 softplus - t * z
             })
             .sum()
@@ -355,10 +393,20 @@ fn platt(margins: &[(f32, bool)]) -> (f32, f32) {
 mod tests {
     use super::*;
 
-    fn toy() -> (Vec<(String, bool)>, Vec<(String, bool)>) {
-        let pos = ["win a free prize now", "claim your free cash prize", "free entry win now", "urgent prize claim call"];
-        let neg = ["see you at lunch", "how was your day", "meeting moved to friday", "love you mum"];
-        let data: Vec<(String, bool)> = pos
+    fn toy() -> (Vec<Example>, Vec<Example>) {
+        let pos = [
+            "win a free prize now",
+            "claim your free cash prize",
+            "free entry win now",
+            "urgent prize claim call",
+        ];
+        let neg = [
+            "see you at lunch",
+            "how was your day",
+            "meeting moved to friday",
+            "love you mum",
+        ];
+        let data: Vec<Example> = pos
             .iter()
             .map(|s| (s.to_string(), true))
             .chain(neg.iter().map(|s| (s.to_string(), false)))
@@ -392,14 +440,23 @@ mod tests {
         assert_eq!(LinearModel::from_bytes(&bytes).unwrap(), m);
         assert_eq!(m.name_version(), "toy@3");
         for cut in [0, 4, 8, 20, bytes.len() - 1] {
-            assert!(LinearModel::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                LinearModel::from_bytes(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
         let mut bad = bytes.clone();
         bad[0] = b'X';
-        assert!(matches!(LinearModel::from_bytes(&bad), Err(ModelError::BadMagic)));
+        assert!(matches!(
+            LinearModel::from_bytes(&bad),
+            Err(ModelError::BadMagic)
+        ));
         let mut future = bytes.clone();
         future[8] = 9;
-        assert!(matches!(LinearModel::from_bytes(&future), Err(ModelError::UnsupportedVersion(9))));
+        assert!(matches!(
+            LinearModel::from_bytes(&future),
+            Err(ModelError::UnsupportedVersion(9))
+        ));
         let mut index = bytes;
         let at = index.len() - 8;
         index[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());

@@ -7,12 +7,31 @@ use rampart_textmodel::{train, TrainConfig};
 
 #[test]
 fn spam_recall_at_one_percent_false_positives() {
-    let dir = default_corpus_dir().expect("shared corpora not found: set RAMPART_TESTDATA or keep ../shared/testdata beside the repo");
+    let dir = default_corpus_dir().expect(
+        "shared corpora not found: set RAMPART_TESTDATA or keep ../shared/testdata beside the repo",
+    );
     let (tr, va, te) = spam_task(&dir).expect("SMS corpus readable");
-    let model = train("text-spam", 1, fingerprint(&dir), &tr, &va, &TrainConfig::default());
+    let model = train(
+        "text-spam",
+        1,
+        fingerprint(&dir),
+        &tr,
+        &va,
+        &TrainConfig::default(),
+    );
     let scored: Vec<(f32, bool)> = te.iter().map(|(t, y)| (model.predict(t), *y)).collect();
     let m = Metrics::best_recall_at_fpr(&scored, 0.01);
-    assert!(m.recall >= 0.90, "recall {:.3} at FPR {:.4} (threshold {})", m.recall, m.fpr, m.threshold);
+    assert!(
+        m.recall >= 0.90,
+        "recall {:.3} at FPR {:.4} (threshold {})",
+        m.recall,
+        m.fpr,
+        m.threshold
+    );
     let at_half = Metrics::at(&scored, 0.5);
-    assert!(at_half.precision > 0.9, "precision at 0.5: {:.3}", at_half.precision);
+    assert!(
+        at_half.precision > 0.9,
+        "precision at 0.5: {:.3}",
+        at_half.precision
+    );
 }

@@ -83,9 +83,9 @@ impl FromStr for Label {
             Some(name)
                 if !name.is_empty()
                     && name.len() <= 64
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-') =>
+                    && name.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                    }) =>
             {
                 Ok(Label::Custom(s.to_owned()))
             }
@@ -114,7 +114,9 @@ impl<'de> Deserialize<'de> for Label {
 }
 
 /// What the platform should do with the content. Ordered: `Pass < Review < Block`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Suggestion {
     #[default]
@@ -141,7 +143,9 @@ impl FromStr for Suggestion {
             "pass" => Ok(Suggestion::Pass),
             "review" => Ok(Suggestion::Review),
             "block" => Ok(Suggestion::Block),
-            other => Err(format!("unknown suggestion '{other}': use pass, review or block")),
+            other => Err(format!(
+                "unknown suggestion '{other}': use pass, review or block"
+            )),
         }
     }
 }
@@ -421,7 +425,11 @@ mod tests {
 
     #[test]
     fn labels_round_trip_through_their_wire_names() {
-        for label in Label::FIXED.iter().cloned().chain([Label::Custom("custom:scams".into())]) {
+        for label in Label::FIXED
+            .iter()
+            .cloned()
+            .chain([Label::Custom("custom:scams".into())])
+        {
             let json = serde_json::to_string(&label).unwrap();
             assert_eq!(serde_json::from_str::<Label>(&json).unwrap(), label);
         }
@@ -441,7 +449,10 @@ mod tests {
 
     #[test]
     fn span_serialises_as_a_pair_and_rejects_reversed_ranges() {
-        assert_eq!(serde_json::to_string(&ByteSpan::new(10, 18)).unwrap(), "[10,18]");
+        assert_eq!(
+            serde_json::to_string(&ByteSpan::new(10, 18)).unwrap(),
+            "[10,18]"
+        );
         assert!(serde_json::from_str::<ByteSpan>("[5,2]").is_err());
     }
 
@@ -449,12 +460,18 @@ mod tests {
     fn evidence_leaves_out_fields_that_do_not_apply() {
         let ev = Evidence::new(EvidenceKind::Term).with_span("a f\u{200b}uck", ByteSpan::new(2, 9));
         let json = serde_json::to_string(&ev).unwrap();
-        assert_eq!(json, "{\"kind\":\"term\",\"span\":[2,9],\"matched\":\"f\u{200b}uck\"}");
+        assert_eq!(
+            json,
+            "{\"kind\":\"term\",\"span\":[2,9],\"matched\":\"f\u{200b}uck\"}"
+        );
     }
 
     #[test]
     fn excerpt_is_cut_to_64_characters() {
         let text = "é".repeat(100);
-        assert_eq!(excerpt(&text, ByteSpan::new(0, text.len())).chars().count(), 64);
+        assert_eq!(
+            excerpt(&text, ByteSpan::new(0, text.len())).chars().count(),
+            64
+        );
     }
 }
