@@ -64,6 +64,8 @@ pub struct Matcher {
     /// For each atom, the rules whose first required alternative contains it.
     rules_by_atom: Vec<Vec<usize>>,
     rules: Vec<CompiledRule>,
+    /// Indices of the rules of `allow` libraries, checked on every scan.
+    allow_rules: Vec<usize>,
     regexes: Vec<RegexRule>,
 }
 
@@ -172,6 +174,12 @@ impl Matcher {
                     })?,
             )
         };
+        let allow_rules = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| libraries[r.library].kind == LibraryKind::Allow)
+            .map(|(i, _)| i)
+            .collect();
         Ok(Matcher {
             libraries,
             automaton,
@@ -179,6 +187,7 @@ impl Matcher {
             atoms,
             rules_by_atom,
             rules,
+            allow_rules,
             regexes,
         })
     }
@@ -266,9 +275,12 @@ impl Matcher {
         disabled: &[String],
     ) -> Vec<(usize, usize)> {
         let mut ranges = Vec::new();
-        for rule in &self.rules {
+        if hits.is_empty() {
+            return ranges;
+        }
+        for rule in self.allow_rules.iter().map(|&i| &self.rules[i]) {
             let library = &self.libraries[rule.library];
-            if library.kind != LibraryKind::Allow || disabled.iter().any(|d| *d == library.name) {
+            if disabled.iter().any(|d| *d == library.name) {
                 continue;
             }
             if let Some(found) = rule_hits(rule, hits, &[]) {
