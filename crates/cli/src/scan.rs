@@ -160,7 +160,12 @@ pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
                     ))
                     .into());
                 }
-                decode(&bytes, args.lossy).map_err(InputError)?.into_owned()
+                // Owned decode: a 50 MB input is held once, not copied.
+                match String::from_utf8(bytes) {
+                    Ok(text) => text,
+                    Err(e) if args.lossy => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    Err(e) => return Err(InputError(decode(e.as_bytes(), false).unwrap_err()).into()),
+                }
             }
         };
         let verdict = moderator.verdict(&text, args.client_id.clone());
