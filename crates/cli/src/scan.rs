@@ -164,7 +164,9 @@ pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
                 match String::from_utf8(bytes) {
                     Ok(text) => text,
                     Err(e) if args.lossy => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                    Err(e) => return Err(InputError(decode(e.as_bytes(), false).unwrap_err()).into()),
+                    Err(e) => {
+                        return Err(InputError(decode(e.as_bytes(), false).unwrap_err()).into())
+                    }
                 }
             }
         };

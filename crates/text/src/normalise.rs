@@ -104,6 +104,9 @@ pub struct Unit {
     pub run: u32,
     /// Evasions undone to produce this unit.
     pub tricks: TrickSet,
+    /// The character before lowercasing (after compatibility decomposition): uppercase
+    /// look-alikes (`Η` for `H`) differ from their lowercase forms (`η` looks like `n`).
+    cased: char,
     flags: u8,
 }
 
@@ -117,6 +120,7 @@ impl Unit {
             end: end as u32,
             run: 1,
             tricks: TrickSet::EMPTY,
+            cased: ch,
             flags: 0,
         }
     }
@@ -323,8 +327,9 @@ fn decode_chars(original: &str, units: &mut Vec<Unit>) {
                     close_reversal(units, reversed_from.take());
                 }
                 let mapped = map_char(c);
-                for (i, ch) in mapped.chars.iter().copied().enumerate() {
+                for (i, (ch, cased)) in mapped.chars.iter().copied().enumerate() {
                     let mut unit = Unit::new(ch, start, end);
+                    unit.cased = cased;
                     if i == 0 {
                         unit.tricks = std::mem::take(&mut pending);
                     }
@@ -394,14 +399,15 @@ fn is_strikethrough_mark(c: char) -> bool {
 
 /// What one visible non-ASCII character becomes.
 struct Mapped {
-    chars: Vec<char>,
+    /// (lowercase, as cased) pairs.
+    chars: Vec<(char, char)>,
     trick: Option<Trick>,
 }
 
 fn map_char(c: char) -> Mapped {
     if let Some(letter) = emoji_letter(c) {
         return Mapped {
-            chars: vec![letter],
+            chars: vec![(letter, letter)],
             trick: Some(Trick::EmojiLetter),
         };
     }
@@ -428,16 +434,16 @@ fn map_char(c: char) -> Mapped {
             }
         }
     }
-    let mut chars: Vec<char> = Vec::with_capacity(decomposed.len());
+    let mut chars: Vec<(char, char)> = Vec::with_capacity(decomposed.len());
     for d in decomposed {
         for lower in d.to_lowercase() {
             if !is_combining_mark(lower) {
-                chars.push(lower);
+                chars.push((lower, d));
             }
         }
     }
     if chars.is_empty() {
-        chars.push(c);
+        chars.push((c, c));
     }
     // Look-alike letters from other scripts are resolved per token by `resolve_tokens`.
     Mapped { chars, trick }
@@ -463,6 +469,10 @@ pub fn confusable_latin(c: char) -> Option<(char, bool)> {
     let first = skeleton.next()?;
     if skeleton.next().is_some() || !first.is_ascii_alphanumeric() {
         return None;
+    }
+    // UTS #39 folds I-like capitals (Greek Ι, Cyrillic І) to `l`; as capitals they read as `i`.
+    if first == 'l' && c.is_uppercase() {
+        return Some(('i', false));
     }
     Some((first.to_ascii_lowercase(), false))
 }
@@ -607,32 +617,43 @@ fn resolve_token(token: &mut [Unit]) {
         if u.ch.is_ascii() || !u.ch.is_alphabetic() {
             continue;
         }
-        match confusable_latin(u.ch) {
+        match lookalike(u) {
             Some((_, false)) => strong += 1,
             Some((_, true)) => weak += 1,
             None => without += 1,
         }
     }
     // Mixed-script tokens (`fцck`) are evasion; a token made only of look-alikes (`ѕһіт`) is a
-    // whole-script spoof when most of its letters are UTS #39 confusables. Anything else is a
+    // whole-script spoof when at least three in four of its letters are UTS #39 confusables
+    // (the rest from the supplemental table). Anything else is a
     // word of another script and stays as written.
     let apply_confusables = if has_ascii_letter {
         strong + weak > 0
     } else {
-        strong > weak && without == 0
+        without == 0 && strong > 0 && strong >= 3 * weak
     };
     if apply_confusables {
         for u in token.iter_mut() {
             if u.ch.is_ascii() {
                 continue;
             }
-            if let Some((latin, _)) = confusable_latin(u.ch) {
+            if let Some((latin, _)) = lookalike(u) {
                 u.ch = latin;
                 u.tricks.insert(Trick::Confusable);
             }
         }
     }
     undo_leet(token);
+}
+
+/// The Latin look-alike of a unit, judged on its cased form first (`Η` → `h`), then lowercase.
+fn lookalike(unit: &Unit) -> Option<(char, bool)> {
+    if unit.cased != unit.ch {
+        if let Some(found) = confusable_latin(unit.cased) {
+            return Some(found);
+        }
+    }
+    confusable_latin(unit.ch)
 }
 
 /// Digits and symbols read as letters, in a token that has at least one letter.
@@ -797,6 +818,9 @@ mod tests {
             ("⒡⒰⒞⒦", "fuck", &[Trick::Enclosed]),
             ("ꜰᴜᴄᴋ", "fuck", &[Trick::Confusable]),
             ("fцck", "fuck", &[Trick::Confusable]),
+            ("fսck", "fuck", &[Trick::Confusable]),
+            ("ΒΙΤCΗ", "bitch", &[Trick::Confusable]),
+            ("ЅΗΙΤ", "shit", &[Trick::Confusable]),
             ("fuсk", "fuck", &[Trick::Confusable]),
             ("ѕһіт", "shit", &[Trick::Confusable]),
             ("f\u{200B}uck", "fuck", &[Trick::ZeroWidth]),

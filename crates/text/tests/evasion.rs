@@ -29,6 +29,9 @@ const EVASIONS: &[(&str, &str, &str)] = &[
     ("fuсk it", "profanity", "fuсk"),
     ("ѕһіт happens", "profanity", "ѕһіт"),
     ("Ꮯunt", "profanity", "Ꮯunt"),
+    ("fսck it", "profanity", "fսck"),
+    ("you ΒΙΤCΗ", "profanity", "ΒΙΤCΗ"),
+    ("ЅΗΙΤ happens", "profanity", "ЅΗΙΤ"),
     ("f\u{200B}uck it", "profanity", "f\u{200B}uck"),
     (
         "f\u{200C}u\u{200D}ck it",
