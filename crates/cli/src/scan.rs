@@ -164,9 +164,7 @@ pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
                 match String::from_utf8(bytes) {
                     Ok(text) => text,
                     Err(e) if args.lossy => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                    Err(e) => {
-                        return Err(InputError(decode(e.as_bytes(), false).unwrap_err()).into())
-                    }
+                    Err(e) => return Err(InputError(utf8_error(e.utf8_error())).into()),
                 }
             }
         };
@@ -196,12 +194,16 @@ fn decode(bytes: &[u8], lossy: bool) -> std::result::Result<std::borrow::Cow<'_,
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(text.into()),
         Err(_) if lossy => Ok(String::from_utf8_lossy(bytes)),
-        Err(e) => Err(format!(
-            "{}: invalid UTF-8 at byte {} (use --lossy to replace it)",
-            ErrorCode::InvalidRequest,
-            e.valid_up_to()
-        )),
+        Err(e) => Err(utf8_error(e)),
     }
+}
+
+fn utf8_error(e: std::str::Utf8Error) -> String {
+    format!(
+        "{}: invalid UTF-8 at byte {} (use --lossy to replace it)",
+        ErrorCode::InvalidRequest,
+        e.valid_up_to()
+    )
 }
 
 enum LineRead {
