@@ -99,6 +99,24 @@ pub fn eval_text(data: &Path, args: EvalArgs) -> Result<()> {
         });
     }
 
+    // Everyday messages (SMS ham, test split): how often does the engine flag anything at all?
+    let ham = corpus::ham_task(&corpus_dir)?;
+    let everyday: Vec<(f32, bool)> = ham
+        .2
+        .iter()
+        .map(|(t, y)| {
+            let verdict = moderator.verdict(t, None);
+            let flagged = verdict.suggestion >= Suggestion::Review;
+            (if flagged { 1.0 } else { 0.0 }, *y)
+        })
+        .collect();
+    rows.push(EvalRow {
+        system: format!("engine ({policy_id})"),
+        task: "any label on everyday SMS (ham)".to_owned(),
+        operating_point: "suggestion ≥ review".into(),
+        metrics: Metrics::at(&everyday, 0.5),
+    });
+
     if args.json {
         for row in &rows {
             println!("{}", serde_json::to_string(row)?);

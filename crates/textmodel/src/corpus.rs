@@ -155,6 +155,25 @@ pub fn toxicity_task(corpus_dir: &Path) -> Result<Task, CorpusError> {
     ))
 }
 
+/// Ordinary messages, all negative: the SMS collection's ham. Added to the Davidson tasks'
+/// train and validation splits (never their test split) so the toxicity and hate models see
+/// everyday text that is not tweets; their test split measures cross-domain false positives.
+pub fn ham_task(corpus_dir: &Path) -> Result<Task, CorpusError> {
+    Ok(split_task(
+        load_sms(corpus_dir)?
+            .into_iter()
+            .filter(|s| !s.spam)
+            .map(|s| (s.text, false)),
+    ))
+}
+
+/// `task` with `extra`'s train and validation examples appended; the test split is `task`'s.
+pub fn with_extra_negatives(mut task: Task, extra: &Task) -> Task {
+    task.0.extend(extra.0.iter().cloned());
+    task.1.extend(extra.1.iter().cloned());
+    task
+}
+
 /// Hate (class 0) vs the rest on Davidson.
 pub fn hate_task(corpus_dir: &Path) -> Result<Task, CorpusError> {
     Ok(split_task(
