@@ -1,0 +1,1 @@
+//! Image classifier (being written).
