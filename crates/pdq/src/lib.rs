@@ -5,5 +5,9 @@
 //! `rampart-image` crate). It is not a matcher either: see `rampart-hashbank`.
 
 mod hash;
+mod hasher;
+mod pixels;
 
 pub use hash::{ParseHashError, PdqHash};
+pub use hasher::{hash, hash_dihedral, DihedralOutput, PdqOutput, DIHEDRAL_NAMES};
+pub use pixels::{Layout, Pixels, PixelsError};
