@@ -1,0 +1,11 @@
+//! Image intake for Rampart: decoding within limits, PDQ and exact hashes, QR codes and text
+//! in images (OCR). Everything here turns bytes into facts about an image; judging them
+//! (banks, models, policy) happens elsewhere. No network, no storage, no async.
+
+mod decode;
+mod error;
+mod hashes;
+
+pub use decode::{decode, sniff, DecodedImage, Format, Frame, Limits};
+pub use error::ImageError;
+pub use hashes::{content_hashes, ContentHashes};
