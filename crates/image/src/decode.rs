@@ -232,7 +232,11 @@ fn image_limits(limits: &Limits) -> image::Limits {
     l
 }
 
-fn reader<'a>(bytes: &'a [u8], format: Format, limits: &Limits) -> ImageReader<Cursor<&'a [u8]>> {
+fn reader<'a>(
+    bytes: &'a [u8],
+    format: Format,
+    limits: Option<&Limits>,
+) -> ImageReader<Cursor<&'a [u8]>> {
     let image_format = match format {
         Format::Jpeg => ImageFormat::Jpeg,
         Format::Png => ImageFormat::Png,
@@ -242,7 +246,11 @@ fn reader<'a>(bytes: &'a [u8], format: Format, limits: &Limits) -> ImageReader<C
         Format::Tiff => ImageFormat::Tiff,
     };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
-    reader.limits(image_limits(limits));
+    match limits {
+        Some(limits) => reader.limits(image_limits(limits)),
+        // Reading the header only: our own check, with our message, comes next.
+        None => reader.no_limits(),
+    }
     reader
 }
 
@@ -255,11 +263,11 @@ fn image_error(format: Format, e: image::ImageError) -> ImageError {
 }
 
 fn decode_still(bytes: &[u8], format: Format, limits: &Limits) -> Result<DecodedImage, ImageError> {
-    let (width, height) = reader(bytes, format, limits)
+    let (width, height) = reader(bytes, format, None)
         .into_dimensions()
         .map_err(|e| image_error(format, e))?;
     check_dimensions(width, height, limits)?;
-    let image = reader(bytes, format, limits)
+    let image = reader(bytes, format, Some(limits))
         .decode()
         .map_err(|e| image_error(format, e))?;
     let (layout, samples) = drop_alpha(image);
@@ -281,7 +289,7 @@ fn drop_alpha(image: DynamicImage) -> (Layout, Vec<u8>) {
 
 fn decode_gif(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImageError> {
     let gif_error = |e| image_error(Format::Gif, e);
-    let (width, height) = reader(bytes, Format::Gif, limits)
+    let (width, height) = reader(bytes, Format::Gif, None)
         .into_dimensions()
         .map_err(gif_error)?;
     check_dimensions(width, height, limits)?;
