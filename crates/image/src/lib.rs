@@ -5,7 +5,9 @@
 mod decode;
 mod error;
 mod hashes;
+mod qr;
 
 pub use decode::{decode, sniff, DecodedImage, Format, Frame, Limits};
 pub use error::ImageError;
 pub use hashes::{content_hashes, ContentHashes};
+pub use qr::{find_qr_codes, QrCode};
