@@ -5,9 +5,15 @@
 mod decode;
 mod error;
 mod hashes;
+#[cfg(feature = "ocr")]
+mod ocr;
 mod qr;
+mod textlike;
 
 pub use decode::{decode, sniff, DecodedImage, Format, Frame, Limits};
 pub use error::ImageError;
 pub use hashes::{content_hashes, ContentHashes};
+#[cfg(feature = "ocr")]
+pub use ocr::{Ocr, OcrError, OcrText, OcrWord};
 pub use qr::{find_qr_codes, QrCode};
+pub use textlike::likely_has_text;
