@@ -9,6 +9,7 @@ use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_index;
 mod seed;
 mod train;
 
@@ -42,11 +43,17 @@ enum Task {
     },
     /// Run a benchmark and print its figures.
     Bench {
-        /// Which benchmark: `text`.
+        /// Which benchmark: `text`, `index` (Hamming index vs FAISS).
         what: String,
         /// The shared text corpora (default: $RAMPART_TESTDATA/text or ../shared/testdata/text).
         #[arg(long)]
         corpus: Option<PathBuf>,
+        /// `index`: database sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
+        sizes: Vec<usize>,
+        /// `index`: number of queries (half with a planted neighbour).
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
     },
 }
 
@@ -71,13 +78,22 @@ fn main() -> Result<()> {
             let out = out.unwrap_or_else(rampart_textmodel::default_models_dir);
             train::train_text(&corpus, &out)
         }
-        Task::Bench { what, corpus } => {
-            if what != "text" {
-                bail!("unknown benchmark '{what}': use text");
+        Task::Bench {
+            what,
+            corpus,
+            sizes,
+            queries,
+        } => match what.as_str() {
+            "text" => {
+                let corpus = corpus.map_or_else(text_corpus_dir, Ok)?;
+                bench::bench_text(&corpus, &rampart_textmodel::default_models_dir())
             }
-            let corpus = corpus.map_or_else(text_corpus_dir, Ok)?;
-            bench::bench_text(&corpus, &rampart_textmodel::default_models_dir())
-        }
+            "index" => {
+                let out = std::env::temp_dir().join("rampart-bench-index");
+                bench_index::bench_index(&sizes, queries, &out)
+            }
+            other => bail!("unknown benchmark '{other}': use text or index"),
+        },
     }
 }
 

@@ -1,4 +1,5 @@
-//! The local data dir: `libraries/*.lib` (custom term libraries) and `policy.toml`.
+//! The local data dir: `libraries/*.lib` (custom term libraries), `banks/*.bank.jsonl` (hash
+//! banks) and `policy.toml`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -98,5 +99,41 @@ impl DataDir {
             ),
         }
         Ok(engine)
+    }
+
+    /// The hash banks (the `banks/` directory is created if missing).
+    pub fn banks(&self) -> Result<rampart_hashbank::BankSet> {
+        let dir = self.root.join("banks");
+        rampart_hashbank::BankSet::load(&dir)
+            .with_context(|| format!("loading hash banks from {}", dir.display()))
+    }
+
+    /// The image model and OCR engine, each where installed; a missing one is noted on stderr.
+    pub fn image_detectors(
+        &self,
+        want_model: bool,
+        want_ocr: bool,
+    ) -> rampart_moderate::ImageDetectors {
+        let mut detectors = rampart_moderate::ImageDetectors::default();
+        if want_model {
+            let loaded = rampart_imagemodel::ModelPaths::from_env()
+                .and_then(|paths| rampart_imagemodel::NsfwModel::from_paths(&paths));
+            match loaded {
+                Ok(model) => detectors.nsfw = Some(model),
+                Err(error) => eprintln!(
+                    "rampart: note: image model not loaded ({error}); run scripts/fetch-models.sh. Hash banks, QR and OCR still run."
+                ),
+            }
+        }
+        #[cfg(feature = "ocr")]
+        if want_ocr {
+            match rampart_image::Ocr::new() {
+                Ok(ocr) => detectors.ocr = Some(ocr),
+                Err(error) => eprintln!("rampart: note: OCR not available ({error})"),
+            }
+        }
+        #[cfg(not(feature = "ocr"))]
+        let _ = want_ocr;
+        detectors
     }
 }

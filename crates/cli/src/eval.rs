@@ -12,7 +12,7 @@ use rampart_textmodel::{LinearModel, TextModels};
 use rampart_types::{Label, Suggestion};
 
 use crate::datadir::DataDir;
-use crate::scan::TextModerator;
+use rampart_moderate::TextModerator;
 
 #[derive(Args)]
 pub struct EvalArgs {

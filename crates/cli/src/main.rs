@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod bank_cmd;
 mod datadir;
 mod eval;
+mod image_cmd;
 mod library_cmd;
 mod scan;
 
@@ -36,6 +38,16 @@ enum Command {
         #[command(subcommand)]
         what: ScanWhat,
     },
+    /// Hash images: PDQ like the reference tool, or MD5/SHA-256.
+    Hash {
+        #[command(subcommand)]
+        what: image_cmd::HashWhat,
+    },
+    /// Manage hash banks (known images) in the data dir.
+    Bank {
+        #[command(subcommand)]
+        action: bank_cmd::BankAction,
+    },
     /// Manage term libraries in the data dir.
     Library {
         #[command(subcommand)]
@@ -52,6 +64,8 @@ enum Command {
 enum ScanWhat {
     /// Moderate text given as an argument, or read from stdin with `-` (or no argument).
     Text(scan::TextArgs),
+    /// Moderate image files: hash banks, image model, QR codes and OCR; one verdict per file.
+    Image(image_cmd::ImageArgs),
 }
 
 #[derive(Subcommand)]
@@ -86,6 +100,11 @@ fn main() -> ExitCode {
         Command::Scan {
             what: ScanWhat::Text(args),
         } => scan::scan_text(&cli.data, args),
+        Command::Scan {
+            what: ScanWhat::Image(args),
+        } => image_cmd::scan_image(&cli.data, args),
+        Command::Hash { what } => image_cmd::hash(what),
+        Command::Bank { action } => bank_cmd::run(&cli.data, action).map(|()| ExitCode::SUCCESS),
         Command::Library { action } => {
             library_cmd::run(&cli.data, action).map(|()| ExitCode::SUCCESS)
         }

@@ -3,15 +3,11 @@
 use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use rampart_contacts::ContactOptions;
-use rampart_policy::Policy;
-use rampart_text::{ScanOptions, TextEngine};
-use rampart_types::{ContentRef, ContentType, ErrorCode, Suggestion, Verdict};
-use sha2::{Digest, Sha256};
+use rampart_moderate::TextModerator;
+use rampart_types::{ErrorCode, Suggestion};
 
 use crate::datadir::DataDir;
 use crate::{FailOn, InputError};
@@ -38,59 +34,6 @@ pub struct TextArgs {
     /// The caller's id for the content, copied into `content_ref.client_id`.
     #[arg(long)]
     client_id: Option<String>,
-}
-
-/// Everything needed to turn a text into a verdict.
-pub struct TextModerator {
-    pub engine: TextEngine,
-    pub policy: Policy,
-    pub options: ScanOptions,
-}
-
-impl TextModerator {
-    pub fn new(engine: TextEngine, policy: Policy) -> Self {
-        let options = scan_options(&policy);
-        TextModerator {
-            engine,
-            policy,
-            options,
-        }
-    }
-
-    /// The verdict for one text.
-    pub fn verdict(&self, text: &str, client_id: Option<String>) -> Verdict {
-        let started = Instant::now();
-        let scan = self.engine.scan(text, &self.options);
-        let decision = self.policy.decide(scan.signals);
-        Verdict {
-            id: ulid::Ulid::new().to_string(),
-            content_type: ContentType::Text,
-            content_ref: ContentRef {
-                sha256: hex::encode(Sha256::digest(text.as_bytes())),
-                pdq: None,
-                client_id,
-            },
-            suggestion: decision.suggestion,
-            labels: decision.labels,
-            policy: self.policy.id(),
-            models: scan.models,
-            elapsed_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
-        }
-    }
-}
-
-/// The text detectors' settings that a policy controls.
-pub fn scan_options(policy: &Policy) -> ScanOptions {
-    ScanOptions {
-        disabled_libraries: policy.text.disabled_libraries.clone(),
-        terms: policy.text.terms,
-        models: policy.text.models,
-        contacts: policy.text.contacts,
-        contact_options: ContactOptions {
-            default_region: policy.text.phone_region.clone(),
-            allowed_domains: policy.text.allowed_domains.clone(),
-        },
-    }
 }
 
 pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
@@ -252,7 +195,7 @@ fn read_line_capped(
 }
 
 /// Writes one JSON value and a newline; returns false when stdout was closed (broken pipe).
-fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<bool> {
+pub(crate) fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<bool> {
     let result = serde_json::to_writer(&mut *out, value)
         .map_err(io::Error::from)
         .and_then(|()| out.write_all(b"\n"));
@@ -263,7 +206,7 @@ fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<boo
     }
 }
 
-fn write_error(out: &mut impl Write, code: ErrorCode, message: &str) -> Result<bool> {
+pub(crate) fn write_error(out: &mut impl Write, code: ErrorCode, message: &str) -> Result<bool> {
     write_json(
         out,
         &serde_json::json!({"error": {"code": code, "message": message}}),

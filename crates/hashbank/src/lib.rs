@@ -1,1 +1,27 @@
-//! Hash banks and the Hamming index (being written).
+//! Banks of known hashes, and the index that matches against them.
+//!
+//! What it is for: holding PDQ hash banks (each with a label, a distance threshold, a minimum
+//! quality and optional dihedral matching) and exact MD5/SHA-256 banks ([`HashBank`],
+//! [`BankSet`]); matching query hashes against all of them, exactly and fast
+//! ([`HammingIndex`] answers radius queries over millions of hashes); keeping each bank in a
+//! human-readable file that a crash cannot truncate ([`store`]); importing the reference
+//! tools' hash lists ([`import`]).
+//!
+//! What it is not for: computing hashes (see `rampart-pdq`; file digests are the caller's),
+//! deciding what a match means (policies), validating labels, serving HTTP or talking to a
+//! database. It has no async runtime and does no network I/O.
+
+#![warn(missing_docs)]
+
+pub mod bank;
+pub mod import;
+pub mod index;
+pub mod store;
+
+pub use bank::{
+    BankConfig, BankError, BankHit, BankKind, BankSet, Entry, EntryHash, HashBank,
+    DEFAULT_MIN_QUALITY, DEFAULT_THRESHOLD,
+};
+pub use import::{ImportFormat, ImportOptions, ImportReport};
+pub use index::{HammingIndex, ItemId};
+pub use rampart_pdq::PdqHash;

@@ -1,60 +1,181 @@
 //! A cheap test for "might this image contain text?", run before OCR so photos without
-//! lettering do not pay for Tesseract.
+//! lettering do not pay for Tesseract (seconds on a textured photo).
 //!
-//! Lettering is many short, high-contrast strokes packed in a band: on a grey copy at most
-//! [`MAX_SIDE`] px wide, the image is cut into 16×16 tiles and a tile counts as text-like when
-//! it has many strong horizontal *and* vertical transitions and a bimodal range (dark strokes
-//! on a light ground or the reverse). One such tile is enough to run OCR: the check only
-//! skips images that are smooth, flat or soft everywhere, so it errs towards running OCR.
+//! Lettering is a row of similar-sized blobs standing on one baseline. On a grey copy at
+//! most [`MAX_SIDE`] px on its longer side, pixels clearly darker (or lighter) than their
+//! neighbourhood's mean form connected components; components of glyph size and shape that
+//! line up — at least [`MIN_RUN`] in a row with similar heights, bottoms within a fraction of
+//! that height and gaps under about one height — make a text line. One line is enough to run
+//! OCR: the check errs towards running it.
 
 use crate::qr::grey_downscaled;
 use crate::DecodedImage;
 
 const MAX_SIDE: usize = 800;
-const TILE: usize = 16;
-/// A transition this large (of 255) is a stroke edge.
-const EDGE: i32 = 60;
-/// Edges per tile, in each direction, for a tile to look like lettering.
-const MIN_EDGES: usize = 12;
+/// Half the side of the box whose mean a pixel is compared with.
+const RADIUS: usize = 12;
+/// How far from the local mean a pixel must be to count as ink.
+const CONTRAST: i32 = 25;
+/// Glyph heights considered, in pixels of the working copy.
+const MIN_HEIGHT: usize = 6;
+const MAX_HEIGHT: usize = 120;
+/// Glyphs in a row needed for a text line.
+const MIN_RUN: usize = 3;
 
 /// Whether OCR is worth running on `image` (first frame).
 pub fn likely_has_text(image: &DecodedImage) -> bool {
     let (w, h) = (image.width as usize, image.height as usize);
     let factor = w.max(h).div_ceil(MAX_SIDE).max(1);
     let (sw, sh) = (w / factor, h / factor);
-    if sw < TILE || sh < TILE {
+    if sw < 16 || sh < MIN_HEIGHT {
         return false;
     }
     let grey = grey_downscaled(image, factor, sw, sh);
-    text_tiles(&grey, sw, sh) > 0
+    let means = local_means(&grey, sw, sh);
+    [true, false].into_iter().any(|dark| {
+        let ink: Vec<bool> = grey
+            .iter()
+            .zip(&means)
+            .map(|(&v, &m)| {
+                let d = v as i32 - m as i32;
+                if dark {
+                    d <= -CONTRAST
+                } else {
+                    d >= CONTRAST
+                }
+            })
+            .collect();
+        has_text_line(&glyphs(&ink, sw, sh))
+    })
 }
 
-/// Number of text-like tiles.
-fn text_tiles(grey: &[u8], w: usize, h: usize) -> usize {
-    let mut count = 0;
-    for ty in (0..h - TILE + 1).step_by(TILE) {
-        for tx in (0..w - TILE + 1).step_by(TILE) {
-            let (mut horizontal, mut vertical) = (0, 0);
-            let (mut lo, mut hi) = (255u8, 0u8);
-            for y in ty..ty + TILE {
-                for x in tx..tx + TILE {
-                    let v = grey[y * w + x];
-                    lo = lo.min(v);
-                    hi = hi.max(v);
-                    if x + 1 < w && (v as i32 - grey[y * w + x + 1] as i32).abs() >= EDGE {
-                        horizontal += 1;
+/// Mean of the (2·RADIUS+1)² box around each pixel, clipped at the edges (integral image).
+fn local_means(grey: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let mut integral = vec![0u64; (w + 1) * (h + 1)];
+    for y in 0..h {
+        let mut row = 0u64;
+        for x in 0..w {
+            row += grey[y * w + x] as u64;
+            integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + row;
+        }
+    }
+    let mut means = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(RADIUS), (y + RADIUS + 1).min(h));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(RADIUS), (x + RADIUS + 1).min(w));
+            let sum = integral[y1 * (w + 1) + x1] + integral[y0 * (w + 1) + x0]
+                - integral[y0 * (w + 1) + x1]
+                - integral[y1 * (w + 1) + x0];
+            means.push((sum / ((y1 - y0) * (x1 - x0)) as u64) as u8);
+        }
+    }
+    means
+}
+
+/// Bounding box of a connected component: x0, y0, x1, y1 (inclusive) and its pixel count.
+#[derive(Debug, Clone, Copy)]
+struct Blob {
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+    area: usize,
+}
+
+impl Blob {
+    fn height(&self) -> usize {
+        self.y1 - self.y0 + 1
+    }
+    fn width(&self) -> usize {
+        self.x1 - self.x0 + 1
+    }
+}
+
+/// 8-connected components of `ink` that are glyph-sized and glyph-shaped.
+fn glyphs(ink: &[bool], w: usize, h: usize) -> Vec<Blob> {
+    let mut seen = vec![false; ink.len()];
+    let mut stack = Vec::new();
+    let mut found = Vec::new();
+    for start in 0..ink.len() {
+        if !ink[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let (sx, sy) = (start % w, start / w);
+        let mut blob = Blob {
+            x0: sx,
+            y0: sy,
+            x1: sx,
+            y1: sy,
+            area: 0,
+        };
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            blob.area += 1;
+            blob.x0 = blob.x0.min(x);
+            blob.x1 = blob.x1.max(x);
+            blob.y0 = blob.y0.min(y);
+            blob.y1 = blob.y1.max(y);
+            for dy in -1i64..=1 {
+                for dx in -1i64..=1 {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                        continue;
                     }
-                    if y + 1 < h && (v as i32 - grey[(y + 1) * w + x] as i32).abs() >= EDGE {
-                        vertical += 1;
+                    let j = ny as usize * w + nx as usize;
+                    if ink[j] && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
                     }
                 }
             }
-            if horizontal >= MIN_EDGES && vertical >= MIN_EDGES && hi - lo >= 100 {
-                count += 1;
+        }
+        let (bw, bh) = (blob.width(), blob.height());
+        let fill = blob.area as f32 / (bw * bh) as f32;
+        let glyph_like = (MIN_HEIGHT..=MAX_HEIGHT).contains(&bh)
+            && bw * 5 >= bh
+            && bw <= bh * 2
+            && (0.15..=0.9).contains(&fill);
+        if glyph_like {
+            found.push(blob);
+        }
+    }
+    found
+}
+
+/// Whether at least [`MIN_RUN`] glyphs stand in a row: similar heights, bottoms aligned,
+/// small gaps.
+fn has_text_line(glyphs: &[Blob]) -> bool {
+    let mut by_x: Vec<&Blob> = glyphs.iter().collect();
+    by_x.sort_by_key(|b| b.x0);
+    let similar = |a: &Blob, b: &Blob| {
+        let (ha, hb) = (a.height() as f32, b.height() as f32);
+        let gap = b.x0 as f32 - a.x1 as f32;
+        ha.max(hb) <= 1.5 * ha.min(hb)
+            && (a.y1 as f32 - b.y1 as f32).abs() <= 0.25 * ha.max(hb)
+            && gap >= -1.0
+            && gap <= 1.2 * ha.max(hb)
+    };
+    // Greedy chains: from each glyph, follow the nearest similar glyph to its right.
+    for start in 0..by_x.len() {
+        let mut current = by_x[start];
+        let mut run = 1;
+        for next in &by_x[start + 1..] {
+            if next.x0 > current.x1 + 2 * MAX_HEIGHT {
+                break;
+            }
+            if similar(current, next) {
+                current = next;
+                run += 1;
+                if run >= MIN_RUN {
+                    return true;
+                }
             }
         }
     }
-    count
+    false
 }
 
 #[cfg(test)]
@@ -76,23 +197,46 @@ mod tests {
     }
 
     #[test]
-    fn flat_and_smooth_images_have_no_text() {
+    fn flat_smooth_and_tiny_images_have_no_text() {
         assert!(!likely_has_text(&grey(640, 360, |_, _| 200)));
         assert!(!likely_has_text(&grey(640, 360, |x, y| ((x + y) / 4) as u8)));
         assert!(!likely_has_text(&grey(8, 8, |_, _| 0)));
     }
 
     #[test]
-    fn stroke_patterns_look_like_text() {
-        // 2-px dark strokes every 5 px in both directions inside a band.
-        let img = grey(640, 360, |x, y| {
-            let band = (150..200).contains(&y) && (100..500).contains(&x);
-            if band && (x % 5 < 2 || y % 5 < 2) {
+    fn a_row_of_letter_shaped_blobs_is_text_in_either_polarity() {
+        // Five 10×16 "O"-like rings 4 px apart on one baseline.
+        let ring = |x: usize, y: usize| {
+            (0..5).any(|k| {
+                let (x0, y0) = (100 + k * 14, 100);
+                (x0..x0 + 10).contains(&x)
+                    && (y0..y0 + 16).contains(&y)
+                    && (x < x0 + 2 || x >= x0 + 8 || y < y0 + 2 || y >= y0 + 14)
+            })
+        };
+        assert!(likely_has_text(&grey(320, 240, |x, y| if ring(x, y) {
+            20
+        } else {
+            230
+        })));
+        assert!(likely_has_text(&grey(320, 240, |x, y| if ring(x, y) {
+            230
+        } else {
+            20
+        })));
+        // The same blobs scattered at different heights are not a line.
+        let scattered = |x: usize, y: usize| {
+            (0..5).any(|k| {
+                let (x0, y0) = (20 + k * 60, 20 + k * 40);
+                (x0..x0 + 10).contains(&x) && (y0..y0 + 16).contains(&y)
+            })
+        };
+        assert!(!likely_has_text(&grey(320, 240, |x, y| {
+            if scattered(x, y) {
                 20
             } else {
-                240
+                230
             }
-        });
-        assert!(likely_has_text(&img));
+        })));
     }
 }

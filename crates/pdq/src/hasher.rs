@@ -241,14 +241,14 @@ fn decimate(input: &[f32], rows: usize, cols: usize) -> [[f32; 64]; 64] {
 fn quality(a: &[[f32; 64]; 64]) -> u8 {
     let step = |u: f32, v: f32| ((((u - v) * 100.0) / 255.0) as i32).abs();
     let mut sum = 0i32;
-    for i in 0..63 {
-        for j in 0..64 {
-            sum += step(a[i][j], a[i + 1][j]);
+    for pair in a.windows(2) {
+        for (&u, &v) in pair[0].iter().zip(&pair[1]) {
+            sum += step(u, v);
         }
     }
     for row in a {
-        for j in 0..63 {
-            sum += step(row[j], row[j + 1]);
+        for pair in row.windows(2) {
+            sum += step(pair[0], pair[1]);
         }
     }
     (sum / 90).min(100) as u8

@@ -94,6 +94,9 @@ fn dihedral_hashes_equal_the_reference_for_every_png() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// For output pixel (x, y), the source pixel it copies.
+type SourcePixel = dyn Fn(usize, usize) -> (usize, usize);
+
 #[test]
 fn pixel_exact_transforms_of_bridge_hash_as_the_reference() {
     let (w, h, layout, samples) =
@@ -103,8 +106,7 @@ fn pixel_exact_transforms_of_bridge_hash_as_the_reference() {
     let px = |x: usize, y: usize| &samples[(y * w + x) * 3..(y * w + x) * 3 + 3];
     for row in rows("expected-lossless-transforms.csv") {
         // (output width, output height, source pixel of output (x, y))
-        let map: (usize, usize, Box<dyn Fn(usize, usize) -> (usize, usize)>) = match row[0].as_str()
-        {
+        let map: (usize, usize, Box<SourcePixel>) = match row[0].as_str() {
             "original" => (w, h, Box::new(|x, y| (x, y))),
             "rotate90" => (h, w, Box::new(move |x, y| (w - 1 - y, x))),
             "rotate180" => (w, h, Box::new(move |x, y| (w - 1 - x, h - 1 - y))),

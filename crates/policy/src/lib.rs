@@ -20,6 +20,10 @@
 //! phone_region = "GB"
 //! disabled_libraries = ["builtin:spam-en"]
 //! models = true
+//!
+//! [image]
+//! ocr = false
+//! bank_thresholds = { known-spam = 20 }
 //! ```
 //!
 //! Not for: detecting anything. A policy change never needs a detector change.
@@ -97,6 +101,35 @@ impl Default for TextSettings {
     }
 }
 
+/// Which image detectors run, and their settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImageSettings {
+    /// Match PDQ and exact hashes against the hash banks.
+    pub banks: bool,
+    /// Score with the image classifier (sexual content).
+    pub model: bool,
+    /// Decode QR codes and moderate their payload as text.
+    pub qr: bool,
+    /// Recognise text in images (when the cheap text check says there may be some) and
+    /// moderate it.
+    pub ocr: bool,
+    /// Per-bank distance thresholds that override the bank's own (bank name → 0..=255).
+    pub bank_thresholds: BTreeMap<String, u32>,
+}
+
+impl Default for ImageSettings {
+    fn default() -> Self {
+        ImageSettings {
+            banks: true,
+            model: true,
+            qr: true,
+            ocr: true,
+            bank_thresholds: BTreeMap::new(),
+        }
+    }
+}
+
 /// A versioned moderation policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -107,6 +140,8 @@ pub struct Policy {
     pub labels: BTreeMap<String, ThresholdOverride>,
     #[serde(default)]
     pub text: TextSettings,
+    #[serde(default)]
+    pub image: ImageSettings,
 }
 
 /// Why a policy was refused.
@@ -162,6 +197,7 @@ impl Default for Policy {
             version: 1,
             labels: BTreeMap::new(),
             text: TextSettings::default(),
+            image: ImageSettings::default(),
         }
     }
 }

@@ -251,6 +251,14 @@ pub enum EvidenceKind {
     Pii,
     /// A URL or domain was found.
     Url,
+    /// A perceptual hash (PDQ) is within a bank's distance of a known entry.
+    Hash,
+    /// The file's MD5 or SHA-256 is in an exact-hash bank.
+    ExactHash,
+    /// A QR code's payload; `evidence` holds what the text engine found in it.
+    Qr,
+    /// Text recognised in an image; `evidence` holds what the text engine found in it.
+    Ocr,
 }
 
 /// Why a detector emitted a signal. Fields that do not apply to a kind are left out of the JSON.
@@ -279,9 +287,34 @@ pub struct Evidence {
     /// The detector's raw score, where it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
-    /// A short machine-readable detail, e.g. the PII type (`email`, `phone`, `card`).
+    /// A short machine-readable detail, e.g. the PII type (`email`, `phone`, `card`), or the
+    /// dihedral variant (`rotate90`) a hash matched as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The hash bank that matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<String>,
+    /// The bank entry that matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+    /// Hamming distance between the content's hash and the entry's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance: Option<u32>,
+    /// Where in the image, `[x, y, width, height]` in pixels.
+    #[serde(default, rename = "box", skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<[u32; 4]>,
+    /// Several places in the image (e.g. the OCR word boxes of a match).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boxes: Vec<[u32; 4]>,
+    /// Start of the evidence in seconds (animation frames, video, audio).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t_start: Option<f64>,
+    /// End of the evidence in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t_end: Option<f64>,
+    /// Evidence found inside extracted text (OCR, QR payload, speech): spans index that text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
 }
 
 impl Evidence {
@@ -297,6 +330,14 @@ impl Evidence {
             model: None,
             score: None,
             detail: None,
+            bank: None,
+            entry_id: None,
+            distance: None,
+            bbox: None,
+            boxes: Vec::new(),
+            t_start: None,
+            t_end: None,
+            evidence: Vec::new(),
         }
     }
 

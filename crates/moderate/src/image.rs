@@ -1,0 +1,257 @@
+//! Image in, verdict out: decode once, then hash banks (PDQ with dihedral variants, MD5,
+//! SHA-256), the image classifier, QR payloads and OCR text through the text engine; each
+//! finding becomes a signal whose evidence says where it came from.
+
+use std::time::Instant;
+
+use rampart_hashbank::{BankHit, BankSet};
+use rampart_image::{content_hashes, decode, find_qr_codes, DecodedImage, ImageError, Limits};
+use rampart_imagemodel::NsfwModel;
+use rampart_pdq::{hash_dihedral, Layout, Pixels, DIHEDRAL_NAMES};
+use rampart_types::{
+    ContentRef, ContentType, ErrorCode, Evidence, EvidenceKind, Label, Signal, Verdict,
+};
+
+use crate::text::{elapsed_ms, TextModerator};
+
+/// The optional, expensive image detectors; each is `None` when not installed.
+#[derive(Default)]
+pub struct ImageDetectors {
+    /// The sexual-content classifier (needs `scripts/fetch-models.sh`).
+    pub nsfw: Option<NsfwModel>,
+    /// Tesseract (needs Debian's tesseract-ocr-eng).
+    #[cfg(feature = "ocr")]
+    pub ocr: Option<rampart_image::Ocr>,
+}
+
+/// Why an image got no verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum ModerateError {
+    /// The image could not be read.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// A detector failed on a readable image.
+    #[error("{detector} failed: {reason}")]
+    Detector {
+        /// Which detector.
+        detector: &'static str,
+        /// Its message.
+        reason: String,
+    },
+}
+
+impl ModerateError {
+    /// The stable API error code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ModerateError::Image(e) => e.code(),
+            ModerateError::Detector { .. } => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Everything needed to turn an image into a verdict.
+pub struct ImageModerator {
+    /// Moderates QR payloads and OCR text, and carries the policy.
+    pub text: TextModerator,
+    /// The hash banks.
+    pub banks: BankSet,
+    /// The model and OCR engine, where installed.
+    pub detectors: ImageDetectors,
+    /// Decoding limits.
+    pub limits: Limits,
+}
+
+impl ImageModerator {
+    /// The verdict for one encoded image.
+    pub fn verdict(
+        &self,
+        bytes: &[u8],
+        client_id: Option<String>,
+    ) -> Result<Verdict, ModerateError> {
+        let started = Instant::now();
+        let image = decode(bytes, &self.limits)?;
+        let exact = content_hashes(bytes);
+        let settings = &self.text.policy.image;
+        let mut signals = Vec::new();
+        let mut models = Vec::new();
+
+        let first = hash_dihedral(&image.pixels());
+        if settings.banks {
+            signals.extend(
+                self.banks
+                    .match_exact(&exact.md5, &exact.sha256)
+                    .into_iter()
+                    .filter_map(|hit| bank_signal(hit, EvidenceKind::ExactHash, None)),
+            );
+            signals.extend(self.bank_signals(&first.hashes, first.quality, None));
+            for frame in &image.more_frames {
+                let pixels = Pixels::new(image.width, image.height, Layout::Rgb, &frame.rgb)
+                    .expect("frames have the canvas's size");
+                let out = hash_dihedral(&pixels);
+                signals.extend(self.bank_signals(&out.hashes, out.quality, Some(frame.t_start)));
+            }
+        }
+        if settings.model {
+            if let Some(model) = &self.detectors.nsfw {
+                signals.extend(self.model_signals(model, &image)?);
+                models.push(rampart_imagemodel::NAME_VERSION.to_owned());
+            }
+        }
+        if settings.qr {
+            for code in find_qr_codes(&image) {
+                let scan = self.text.engine.scan(&code.payload, &self.text.options);
+                models.extend(scan.models);
+                for inner in scan.signals {
+                    signals.push(wrap(inner, EvidenceKind::Qr, &code.payload, |e| {
+                        e.bbox = Some(code.bbox);
+                    }));
+                }
+            }
+        }
+        #[cfg(feature = "ocr")]
+        if settings.ocr {
+            if let Some(ocr) = &self.detectors.ocr {
+                if rampart_image::likely_has_text(&image) {
+                    let text = ocr.recognise(&image).map_err(|e| ModerateError::Detector {
+                        detector: "OCR",
+                        reason: e.to_string(),
+                    })?;
+                    let scan = self.text.engine.scan(&text.text, &self.text.options);
+                    models.extend(scan.models);
+                    for inner in scan.signals {
+                        let boxes = inner
+                            .evidence
+                            .span
+                            .map(|s| text.boxes_for(s.start, s.end))
+                            .unwrap_or_default();
+                        signals.push(wrap(inner, EvidenceKind::Ocr, &text.text, |e| {
+                            e.boxes = boxes;
+                        }));
+                    }
+                }
+            }
+        }
+
+        models.sort();
+        models.dedup();
+        let decision = self.text.policy.decide(signals);
+        Ok(Verdict {
+            id: ulid::Ulid::new().to_string(),
+            content_type: ContentType::Image,
+            content_ref: ContentRef {
+                sha256: exact.sha256,
+                pdq: Some(first.hashes[0].to_string()),
+                client_id,
+            },
+            suggestion: decision.suggestion,
+            labels: decision.labels,
+            policy: self.text.policy.id(),
+            models,
+            elapsed_ms: elapsed_ms(started),
+        })
+    }
+
+    /// PDQ bank matches of one frame, with the policy's per-bank thresholds applied (a policy
+    /// can only tighten a bank's own threshold).
+    fn bank_signals(
+        &self,
+        hashes: &[rampart_pdq::PdqHash; 8],
+        quality: u8,
+        t: Option<f64>,
+    ) -> Vec<Signal> {
+        let overrides = &self.text.policy.image.bank_thresholds;
+        self.banks
+            .match_pdq(hashes, quality)
+            .into_iter()
+            .filter(|hit| {
+                overrides
+                    .get(&hit.bank)
+                    .is_none_or(|&max| hit.distance <= max)
+            })
+            .filter_map(|hit| bank_signal(hit, EvidenceKind::Hash, t))
+            .collect()
+    }
+
+    /// The classifier's score on the first frame and on every kept animation frame; the
+    /// highest scoring frame is the evidence.
+    fn model_signals(
+        &self,
+        model: &NsfwModel,
+        image: &DecodedImage,
+    ) -> Result<Vec<Signal>, ModerateError> {
+        let failed = |e: rampart_imagemodel::ModelError| ModerateError::Detector {
+            detector: "image model",
+            reason: e.to_string(),
+        };
+        let mut best = (
+            model
+                .score_rgb(image.width, image.height, &image.to_rgb())
+                .map_err(failed)?,
+            None,
+        );
+        for frame in &image.more_frames {
+            let score = model
+                .score_rgb(image.width, image.height, &frame.rgb)
+                .map_err(failed)?;
+            if score > best.0 {
+                best = (score, Some(frame.t_start));
+            }
+        }
+        let mut evidence = Evidence::new(EvidenceKind::Model);
+        evidence.model = Some(rampart_imagemodel::NAME_VERSION.to_owned());
+        evidence.score = Some(best.0);
+        evidence.t_start = best.1;
+        Ok(vec![Signal {
+            label: Label::Sexual,
+            score: best.0,
+            evidence,
+            floor: None,
+        }])
+    }
+}
+
+/// A bank hit as a signal scoring 1.0 for the bank's label; the policy's thresholds for that
+/// label decide between review and block. Hits on a label that does not parse are dropped.
+fn bank_signal(hit: BankHit, kind: EvidenceKind, t: Option<f64>) -> Option<Signal> {
+    let label: Label = hit.label.parse().ok()?;
+    let mut evidence = Evidence::new(kind);
+    evidence.bank = Some(hit.bank);
+    evidence.entry_id = Some(hit.entry_id);
+    evidence.distance = Some(hit.distance);
+    evidence.detail = hit
+        .dihedral_variant
+        .filter(|&v| v > 0)
+        .map(|v| DIHEDRAL_NAMES[v].to_owned())
+        .or(hit.note);
+    evidence.t_start = t;
+    Some(Signal {
+        label,
+        score: 1.0,
+        evidence,
+        floor: None,
+    })
+}
+
+/// `inner`, found in text extracted from the image, wrapped in evidence of `kind` that says
+/// where the text came from; label, score and floor are the inner signal's.
+fn wrap(
+    inner: Signal,
+    kind: EvidenceKind,
+    text: &str,
+    place: impl FnOnce(&mut Evidence),
+) -> Signal {
+    let mut outer = Evidence::new(kind);
+    outer.matched = Some(match inner.evidence.span {
+        Some(span) => rampart_types::excerpt(text, span),
+        None => text.chars().take(64).collect(),
+    });
+    place(&mut outer);
+    outer.evidence.push(inner.evidence);
+    Signal {
+        label: inner.label,
+        score: inner.score,
+        evidence: outer,
+        floor: inner.floor,
+    }
+}

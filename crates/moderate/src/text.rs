@@ -1,0 +1,71 @@
+//! Text in, verdict out.
+
+use std::time::Instant;
+
+use rampart_contacts::ContactOptions;
+use rampart_policy::Policy;
+use rampart_text::{ScanOptions, TextEngine};
+use rampart_types::{ContentRef, ContentType, Verdict};
+use sha2::{Digest, Sha256};
+
+/// Everything needed to turn a text into a verdict.
+pub struct TextModerator {
+    /// Term libraries, models and PII/ads detectors.
+    pub engine: TextEngine,
+    /// The policy that decides.
+    pub policy: Policy,
+    /// The detector settings derived from the policy.
+    pub options: ScanOptions,
+}
+
+impl TextModerator {
+    /// A moderator running `engine` under `policy`.
+    pub fn new(engine: TextEngine, policy: Policy) -> Self {
+        let options = scan_options(&policy);
+        TextModerator {
+            engine,
+            policy,
+            options,
+        }
+    }
+
+    /// The verdict for one text.
+    pub fn verdict(&self, text: &str, client_id: Option<String>) -> Verdict {
+        let started = Instant::now();
+        let scan = self.engine.scan(text, &self.options);
+        let decision = self.policy.decide(scan.signals);
+        Verdict {
+            id: ulid::Ulid::new().to_string(),
+            content_type: ContentType::Text,
+            content_ref: ContentRef {
+                sha256: hex::encode(Sha256::digest(text.as_bytes())),
+                pdq: None,
+                client_id,
+            },
+            suggestion: decision.suggestion,
+            labels: decision.labels,
+            policy: self.policy.id(),
+            models: scan.models,
+            elapsed_ms: elapsed_ms(started),
+        }
+    }
+}
+
+/// Milliseconds since `started`, to the microsecond.
+pub(crate) fn elapsed_ms(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// The text detectors' settings that a policy controls.
+pub fn scan_options(policy: &Policy) -> ScanOptions {
+    ScanOptions {
+        disabled_libraries: policy.text.disabled_libraries.clone(),
+        terms: policy.text.terms,
+        models: policy.text.models,
+        contacts: policy.text.contacts,
+        contact_options: ContactOptions {
+            default_region: policy.text.phone_region.clone(),
+            allowed_domains: policy.text.allowed_domains.clone(),
+        },
+    }
+}
