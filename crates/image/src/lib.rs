@@ -16,4 +16,4 @@ pub use hashes::{content_hashes, ContentHashes};
 #[cfg(feature = "ocr")]
 pub use ocr::{Ocr, OcrError, OcrText, OcrWord};
 pub use qr::{find_qr_codes, QrCode};
-pub use textlike::likely_has_text;
+pub use textlike::{likely_has_text, text_regions};

@@ -82,7 +82,7 @@ impl Ocr {
         })
     }
 
-    /// Recognises the text of the first frame of `image`.
+    /// Recognises the text of the whole first frame of `image`.
     pub fn recognise(&self, image: &DecodedImage) -> Result<OcrText, OcrError> {
         let (w, h) = (image.width as usize, image.height as usize);
         let factor = w.max(h).div_ceil(MAX_SIDE).max(1);
@@ -91,6 +91,70 @@ impl Ocr {
             return Ok(OcrText::default());
         }
         let grey = grey_downscaled(image, factor, sw, sh);
+        self.recognise_grey(&grey, sw, sh, factor as u32, [0, 0])
+    }
+
+    /// Recognises the text inside each of `regions` (`[x, y, width, height]`, e.g. from
+    /// [`crate::text_regions`]), in order, as one text: regions are separated by newlines and
+    /// word boxes are in image pixels.
+    pub fn recognise_regions(
+        &self,
+        image: &DecodedImage,
+        regions: &[[u32; 4]],
+    ) -> Result<OcrText, OcrError> {
+        let mut all = OcrText::default();
+        if regions.is_empty() {
+            return Ok(all);
+        }
+        let (w, h) = (image.width as usize, image.height as usize);
+        let full = grey_downscaled(image, 1, w, h);
+        for &[x, y, rw, rh] in regions {
+            let (x, y) = (x as usize, y as usize);
+            let (rw, rh) = (
+                (rw as usize).min(w.saturating_sub(x)),
+                (rh as usize).min(h.saturating_sub(y)),
+            );
+            if rw < 8 || rh < 8 {
+                continue;
+            }
+            let factor = rw.max(rh).div_ceil(MAX_SIDE).max(1);
+            let (sw, sh) = (rw / factor, rh / factor);
+            let crop: Vec<u8> = (0..rh)
+                .flat_map(|row| {
+                    full[(y + row) * w + x..(y + row) * w + x + rw]
+                        .iter()
+                        .copied()
+                })
+                .collect();
+            let crop = downscale_grey(&crop, rw, factor, sw, sh);
+            let part = self.recognise_grey(&crop, sw, sh, factor as u32, [x as u32, y as u32])?;
+            if part.text.is_empty() {
+                continue;
+            }
+            if !all.text.is_empty() {
+                all.text.push('\n');
+            }
+            let offset = all.text.len();
+            all.text.push_str(&part.text);
+            all.words.extend(part.words.into_iter().map(|mut word| {
+                word.start += offset;
+                word.end += offset;
+                word
+            }));
+        }
+        Ok(all)
+    }
+
+    /// Recognises a grey buffer that is the image scaled down by `factor` and offset by
+    /// `origin`; boxes come back in image pixels.
+    fn recognise_grey(
+        &self,
+        grey: &[u8],
+        sw: usize,
+        sh: usize,
+        factor: u32,
+        origin: [u32; 2],
+    ) -> Result<OcrText, OcrError> {
         let mut slot = self.engine.lock().unwrap_or_else(|p| p.into_inner());
         let engine = match slot.take() {
             Some(engine) => engine,
@@ -99,7 +163,7 @@ impl Ocr {
         // SAFETY: a plain setter of an OpenMP per-thread setting; no pointers involved.
         unsafe { omp_set_num_threads(1) };
         let recognised = engine
-            .set_frame(&grey, sw as i32, sh as i32, 1, sw as i32)
+            .set_frame(grey, sw as i32, sh as i32, 1, sw as i32)
             .map_err(|e| OcrError::Recognise(e.to_string()))
             .and_then(|e| {
                 e.recognize()
@@ -110,8 +174,33 @@ impl Ocr {
             .get_tsv_text(0)
             .map_err(|e| OcrError::Recognise(e.to_string()));
         *slot = Some(engine);
-        Ok(parse_tsv(&tsv?, factor as u32))
+        let mut text = parse_tsv(&tsv?, factor);
+        for word in &mut text.words {
+            word.bbox[0] += origin[0];
+            word.bbox[1] += origin[1];
+        }
+        Ok(text)
     }
+}
+
+/// Box-averages a `w`-wide grey buffer by `factor` to `sw`×`sh`.
+fn downscale_grey(grey: &[u8], w: usize, factor: usize, sw: usize, sh: usize) -> Vec<u8> {
+    if factor == 1 {
+        return grey.to_vec();
+    }
+    let mut out = Vec::with_capacity(sw * sh);
+    for y in 0..sh {
+        for x in 0..sw {
+            let mut sum = 0u32;
+            for dy in 0..factor {
+                for dx in 0..factor {
+                    sum += grey[(y * factor + dy) * w + x * factor + dx] as u32;
+                }
+            }
+            out.push((sum / (factor * factor) as u32) as u8);
+        }
+    }
+    out
 }
 
 /// Words (level 5) of Tesseract's TSV output, boxes scaled back by `factor`.

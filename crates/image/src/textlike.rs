@@ -1,12 +1,13 @@
 //! A cheap test for "might this image contain text?", run before OCR so photos without
-//! lettering do not pay for Tesseract (seconds on a textured photo).
+//! lettering do not pay for Tesseract (seconds on a textured photo), and so that OCR reads
+//! only the regions where lettering seems to be.
 //!
 //! Lettering is a row of similar-sized blobs standing on one baseline. On a grey copy at
 //! most [`MAX_SIDE`] px on its longer side, pixels clearly darker (or lighter) than their
 //! neighbourhood's mean form connected components; components of glyph size and shape that
 //! line up — at least [`MIN_RUN`] in a row with similar heights, bottoms within a fraction of
-//! that height and gaps under about one height — make a text line. One line is enough to run
-//! OCR: the check errs towards running it.
+//! that height and gaps under about one height — make a text line. Words and phrases of six or
+//! more characters qualify; a lone short word (a three-letter logo) does not.
 
 use crate::qr::grey_downscaled;
 use crate::DecodedImage;
@@ -20,19 +21,27 @@ const CONTRAST: i32 = 25;
 const MIN_HEIGHT: usize = 6;
 const MAX_HEIGHT: usize = 120;
 /// Glyphs in a row needed for a text line.
-const MIN_RUN: usize = 3;
+const MIN_RUN: usize = 6;
 
 /// Whether OCR is worth running on `image` (first frame).
 pub fn likely_has_text(image: &DecodedImage) -> bool {
+    !text_regions(image).is_empty()
+}
+
+/// Where lettering seems to be: full-width bands `[x, y, width, height]` in image pixels
+/// around every line of at least [`MIN_RUN`] aligned glyphs, padded by a line height and
+/// merged where they overlap. Empty when the image looks text-free. OCR only needs to read these.
+pub fn text_regions(image: &DecodedImage) -> Vec<[u32; 4]> {
     let (w, h) = (image.width as usize, image.height as usize);
     let factor = w.max(h).div_ceil(MAX_SIDE).max(1);
     let (sw, sh) = (w / factor, h / factor);
     if sw < 16 || sh < MIN_HEIGHT {
-        return false;
+        return Vec::new();
     }
     let grey = grey_downscaled(image, factor, sw, sh);
     let means = local_means(&grey, sw, sh);
-    [true, false].into_iter().any(|dark| {
+    let mut lines = Vec::new();
+    for dark in [true, false] {
         let ink: Vec<bool> = grey
             .iter()
             .zip(&means)
@@ -45,8 +54,48 @@ pub fn likely_has_text(image: &DecodedImage) -> bool {
                 }
             })
             .collect();
-        has_text_line(&glyphs(&ink, sw, sh))
-    })
+        lines.extend(text_lines(&glyphs(&ink, sw, sh)));
+    }
+    // A line found is usually part of a longer one (punctuation and short words break
+    // chains), so each becomes a full-width band padded by a line height; overlaps merge.
+    let mut boxes: Vec<[usize; 4]> = lines
+        .iter()
+        .map(|b| {
+            let pad = b.height();
+            let (y0, y1) = (b.y0.saturating_sub(pad), (b.y1 + pad).min(sh - 1));
+            [0, y0 * factor, w, ((y1 + 1) * factor).min(h)]
+        })
+        .collect();
+    merge_overlapping(&mut boxes);
+    boxes
+        .into_iter()
+        .map(|[x0, y0, x1, y1]| [x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32])
+        .collect()
+}
+
+/// Merges boxes `[x0, y0, x1, y1)` that overlap until none do.
+fn merge_overlapping(boxes: &mut Vec<[usize; 4]>) {
+    let mut merged = true;
+    while merged {
+        merged = false;
+        'outer: for i in 0..boxes.len() {
+            for j in i + 1..boxes.len() {
+                let (a, b) = (boxes[i], boxes[j]);
+                if a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3] {
+                    boxes[i] = [
+                        a[0].min(b[0]),
+                        a[1].min(b[1]),
+                        a[2].max(b[2]),
+                        a[3].max(b[3]),
+                    ];
+                    boxes.swap_remove(j);
+                    merged = true;
+                    break 'outer;
+                }
+            }
+        }
+    }
+    boxes.sort();
 }
 
 /// Mean of the (2·RADIUS+1)² box around each pixel, clipped at the edges (integral image).
@@ -145,9 +194,9 @@ fn glyphs(ink: &[bool], w: usize, h: usize) -> Vec<Blob> {
     found
 }
 
-/// Whether at least [`MIN_RUN`] glyphs stand in a row: similar heights, bottoms aligned,
-/// small gaps.
-fn has_text_line(glyphs: &[Blob]) -> bool {
+/// Lines of at least [`MIN_RUN`] glyphs standing in a row (similar heights, bottoms aligned,
+/// small gaps), each as the bounding blob of its glyphs.
+fn text_lines(glyphs: &[Blob]) -> Vec<Blob> {
     let mut by_x: Vec<&Blob> = glyphs.iter().collect();
     by_x.sort_by_key(|b| b.x0);
     let similar = |a: &Blob, b: &Blob| {
@@ -158,24 +207,39 @@ fn has_text_line(glyphs: &[Blob]) -> bool {
             && gap >= -1.0
             && gap <= 1.2 * ha.max(hb)
     };
-    // Greedy chains: from each glyph, follow the nearest similar glyph to its right.
+    let mut used = vec![false; by_x.len()];
+    let mut lines = Vec::new();
+    // Greedy chains: from each unused glyph, follow the nearest similar glyph to its right.
     for start in 0..by_x.len() {
+        if used[start] {
+            continue;
+        }
+        let mut chain = vec![start];
         let mut current = by_x[start];
-        let mut run = 1;
-        for next in &by_x[start + 1..] {
+        for (k, next) in by_x.iter().enumerate().skip(start + 1) {
             if next.x0 > current.x1 + 2 * MAX_HEIGHT {
                 break;
             }
-            if similar(current, next) {
+            if !used[k] && similar(current, next) {
                 current = next;
-                run += 1;
-                if run >= MIN_RUN {
-                    return true;
-                }
+                chain.push(k);
             }
         }
+        if chain.len() >= MIN_RUN {
+            let mut line = *by_x[chain[0]];
+            for &k in &chain {
+                used[k] = true;
+                let b = by_x[k];
+                line.x0 = line.x0.min(b.x0);
+                line.y0 = line.y0.min(b.y0);
+                line.x1 = line.x1.max(b.x1);
+                line.y1 = line.y1.max(b.y1);
+                line.area += b.area;
+            }
+            lines.push(line);
+        }
     }
-    false
+    lines
 }
 
 #[cfg(test)]
@@ -205,9 +269,9 @@ mod tests {
 
     #[test]
     fn a_row_of_letter_shaped_blobs_is_text_in_either_polarity() {
-        // Five 10×16 "O"-like rings 4 px apart on one baseline.
+        // Seven 10×16 "O"-like rings 4 px apart on one baseline.
         let ring = |x: usize, y: usize| {
-            (0..5).any(|k| {
+            (0..7).any(|k| {
                 let (x0, y0) = (100 + k * 14, 100);
                 (x0..x0 + 10).contains(&x)
                     && (y0..y0 + 16).contains(&y)
@@ -226,8 +290,8 @@ mod tests {
         })));
         // The same blobs scattered at different heights are not a line.
         let scattered = |x: usize, y: usize| {
-            (0..5).any(|k| {
-                let (x0, y0) = (20 + k * 60, 20 + k * 40);
+            (0..7).any(|k| {
+                let (x0, y0) = (10 + k * 40, 10 + k * 30);
                 (x0..x0 + 10).contains(&x) && (y0..y0 + 16).contains(&y)
             })
         };
