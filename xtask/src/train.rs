@@ -8,10 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use rampart_textmodel::corpus::{self, Task};
 use rampart_textmodel::eval::{EvalRow, Metrics};
-use rampart_textmodel::{train, TrainConfig, HATE_FILE, SPAM_FILE, TOXICITY_FILE};
-
-/// Version written into every model trained by this code; bump when features or training change.
-pub const MODEL_VERSION: u32 = 2;
+use rampart_textmodel::{train, TrainConfig, HATE_FILE, MODEL_VERSION, SPAM_FILE, TOXICITY_FILE};
 
 pub fn train_text(corpus_dir: &Path, out_dir: &Path) -> Result<()> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;

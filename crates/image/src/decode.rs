@@ -128,7 +128,27 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, ImageError> {
 }
 
 /// Decodes `bytes` within `limits`.
+///
+/// Third-party decoders have panicked on hostile input (see `fuzz/README.md`); a panic inside
+/// one is caught here and reported as [`ImageError::Decode`], so one bad upload never takes
+/// the process down.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImageError> {
+    match std::panic::catch_unwind(|| decode_unguarded(bytes, limits)) {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(ImageError::Decode(format!(
+                "the decoder failed on this file ({message})"
+            )))
+        }
+    }
+}
+
+fn decode_unguarded(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImageError> {
     if bytes.len() > limits.max_bytes {
         return Err(ImageError::TooLarge(format!(
             "{} bytes is over the limit of {} bytes",
@@ -137,11 +157,36 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImageError>
         )));
     }
     let format = sniff(bytes)?;
+    if format == Format::Png {
+        check_png_chunks(bytes)?;
+    }
     match format {
         Format::Jpeg => decode_jpeg(bytes, limits),
         Format::Gif => decode_gif(bytes, limits),
         _ => decode_still(bytes, format, limits),
     }
+}
+
+/// Refuses PNG chunks the `png` crate (0.18.1) mishandles: a palette (PLTE) whose length is
+/// not a multiple of 3 makes it panic (image-rs/image-png#694). The PNG specification forbids
+/// such a palette anyway.
+fn check_png_chunks(bytes: &[u8]) -> Result<(), ImageError> {
+    let mut at = 8;
+    while at + 8 <= bytes.len() {
+        let length =
+            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let kind = &bytes[at + 4..at + 8];
+        if kind == b"PLTE" && (length == 0 || length % 3 != 0 || length > 768) {
+            return Err(ImageError::Decode(format!(
+                "PNG: the palette is {length} bytes, not 1-256 RGB triples"
+            )));
+        }
+        if kind == b"IDAT" || kind == b"IEND" {
+            break;
+        }
+        at = at.saturating_add(12).saturating_add(length);
+    }
+    Ok(())
 }
 
 fn check_dimensions(width: u32, height: u32, limits: &Limits) -> Result<(), ImageError> {

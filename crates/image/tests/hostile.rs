@@ -52,6 +52,18 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
 }
 
 #[test]
+fn png_palettes_that_panicked_the_png_crate_are_decode_failed() {
+    // Found by `fuzz/` (cargo fuzz run decode): PLTE of 4 and 49 bytes.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions");
+    for name in ["png_plte_len4_panic.png", "png_plte_len49_fuzzer.png"] {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let (c, m) = code(&bytes);
+        assert_eq!(c, ErrorCode::DecodeFailed, "{name}: {m}");
+        assert!(m.contains("palette"), "{name}: {m}");
+    }
+}
+
+#[test]
 fn zero_bytes_is_decode_failed() {
     let (c, m) = code(b"");
     assert_eq!(c, ErrorCode::DecodeFailed);

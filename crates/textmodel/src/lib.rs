@@ -19,7 +19,7 @@ mod features;
 mod model;
 
 pub use features::{FeatureHasher, HashedFeatures};
-pub use model::{train, LinearModel, ModelError, TrainConfig};
+pub use model::{train, LinearModel, ModelError, TrainConfig, MODEL_VERSION};
 
 use std::path::{Path, PathBuf};
 
@@ -51,10 +51,20 @@ pub struct TextModels {
 impl TextModels {
     /// Loads the three model files from `dir`.
     pub fn load_dir(dir: &Path) -> Result<Self, ModelError> {
+        let load = |file: &str| {
+            let model = LinearModel::load(&dir.join(file))?;
+            if model.version() != MODEL_VERSION {
+                return Err(ModelError::Stale {
+                    name: model.name().to_owned(),
+                    version: model.version(),
+                });
+            }
+            Ok(model)
+        };
         Ok(TextModels {
-            toxicity: LinearModel::load(&dir.join(TOXICITY_FILE))?,
-            hate: LinearModel::load(&dir.join(HATE_FILE))?,
-            spam: LinearModel::load(&dir.join(SPAM_FILE))?,
+            toxicity: load(TOXICITY_FILE)?,
+            hate: load(HATE_FILE)?,
+            spam: load(SPAM_FILE)?,
         })
     }
 

@@ -28,7 +28,14 @@ pub enum ModelError {
     UnsupportedVersion(u32),
     #[error("model file is truncated or corrupt: {0}")]
     Corrupt(&'static str),
+    #[error("{name}@{version} was trained for other features (this build needs version {MODEL_VERSION}): run ./setup.sh to retrain")]
+    Stale { name: String, version: u32 },
 }
+
+/// The model version this build's feature extraction and training produce. Bumped whenever
+/// either changes; models of another version are refused rather than silently mis-scored.
+/// 3: links, handles and HTML character references are left out of the features.
+pub const MODEL_VERSION: u32 = 3;
 
 /// Hyperparameters of training.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,6 +77,16 @@ fn sigmoid(z: f32) -> f32 {
 }
 
 impl LinearModel {
+    /// The model's name, e.g. `text-spam`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The model version it was trained as.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
     /// `name@version`, e.g. `text-spam@1`.
     pub fn name_version(&self) -> String {
         format!("{}@{}", self.name, self.version)
