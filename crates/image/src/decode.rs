@@ -176,7 +176,7 @@ fn check_png_chunks(bytes: &[u8]) -> Result<(), ImageError> {
         let length =
             u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
         let kind = &bytes[at + 4..at + 8];
-        if kind == b"PLTE" && (length == 0 || length % 3 != 0 || length > 768) {
+        if kind == b"PLTE" && (length == 0 || !length.is_multiple_of(3) || length > 768) {
             return Err(ImageError::Decode(format!(
                 "PNG: the palette is {length} bytes, not 1-256 RGB triples"
             )));
