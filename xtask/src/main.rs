@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_index;
+mod bench_pdq;
 mod seed;
 mod train;
 
@@ -43,7 +44,8 @@ enum Task {
     },
     /// Run a benchmark and print its figures.
     Bench {
-        /// Which benchmark: `text`, `index` (Hamming index vs FAISS).
+        /// Which benchmark: `text`, `index` (Hamming index vs FAISS), `pdq` (decode + PDQ vs
+        /// pdqhash + Pillow).
         what: String,
         /// The shared text corpora (default: $RAMPART_TESTDATA/text or ../shared/testdata/text).
         #[arg(long)]
@@ -92,7 +94,14 @@ fn main() -> Result<()> {
                 let out = std::env::temp_dir().join("rampart-bench-index");
                 bench_index::bench_index(&sizes, queries, &out)
             }
-            other => bail!("unknown benchmark '{other}': use text or index"),
+            "pdq" => {
+                let testdata = text_corpus_dir()?
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                bench_pdq::bench_pdq(&testdata)
+            }
+            other => bail!("unknown benchmark '{other}': use text, index or pdq"),
         },
     }
 }
