@@ -18,6 +18,7 @@ set -e
 
 python3 "$RAMPART_TESTDATA/../checks/contract-check" bin/rampart
 bin/rampart eval text
+bin/rampart eval image
 
 read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } } END { print p + 0, f + 0 }' "$log")
 echo "tests: $passed passed, $failed failed"

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod bank_cmd;
 mod datadir;
 mod eval;
+mod eval_image;
 mod image_cmd;
 mod library_cmd;
 mod scan;
@@ -73,6 +74,9 @@ enum EvalWhat {
     /// Precision, recall, F1 and false-positive rate per label on the shared text corpora's
     /// test split, for each model and for the whole engine under the policy.
     Text(eval::EvalArgs),
+    /// PDQ matching (reference needles/haystack, edited copies vs other images) and the image
+    /// model's false-positive rate on the shared PDQ fixtures.
+    Image(eval_image::EvalImageArgs),
 }
 
 /// The verdict level at which `--fail-on` makes the command exit 1.
@@ -111,6 +115,9 @@ fn main() -> ExitCode {
         Command::Eval {
             what: EvalWhat::Text(args),
         } => eval::eval_text(&cli.data, args).map(|()| ExitCode::SUCCESS),
+        Command::Eval {
+            what: EvalWhat::Image(args),
+        } => eval_image::eval_image(&cli.data, args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
