@@ -42,7 +42,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use rampart_image::{decode, DecodedImage, Limits};
+use rampart_image::{decode_for_pdq, DecodedImage, Limits};
 use rampart_pdq::{Layout, PdqHash, Pixels};
 
 /// The three JPEGs, relative to the `pdq` test-data folder.
@@ -243,7 +243,8 @@ fn time_n<T>(n: usize, mut f: impl FnMut() -> T) -> Vec<f64> {
 
 fn read_and_decode(path: &Path) -> Result<DecodedImage> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    decode(&bytes, &Limits::default()).with_context(|| format!("decoding {}", path.display()))
+    decode_for_pdq(&bytes, &Limits::default())
+        .with_context(|| format!("decoding {}", path.display()))
 }
 
 fn bench_rampart(path: &Path) -> Result<RampartRun> {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
 use rampart_hashbank::{BankConfig, BankKind, Entry, EntryHash, ImportFormat, ImportOptions};
-use rampart_image::{content_hashes, decode, Limits};
+use rampart_image::{content_hashes, decode_for_pdq, Limits};
 use rampart_types::Label;
 
 use crate::datadir::DataDir;
@@ -151,7 +151,7 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
                 let note = note.clone().unwrap_or_else(|| file.display().to_string());
                 match bank_kind {
                     BankKind::Pdq => {
-                        let image = decode(&bytes, &limits).map_err(|e| {
+                        let image = decode_for_pdq(&bytes, &limits).map_err(|e| {
                             InputError(format!("{}: {}: {e}", e.code().as_str(), file.display()))
                         })?;
                         let out = rampart_pdq::hash(&image.pixels());
@@ -235,7 +235,7 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
             let mut failures = 0;
             for file in &files {
                 let result = read_capped(file, limits.max_bytes).and_then(|bytes| {
-                    let image = decode(&bytes, &limits)
+                    let image = decode_for_pdq(&bytes, &limits)
                         .map_err(|e| (e.code(), format!("{}: {e}", file.display())))?;
                     Ok((
                         content_hashes(&bytes),

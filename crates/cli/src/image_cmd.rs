@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use rampart_image::{content_hashes, decode, Limits};
+use rampart_image::{content_hashes, decode_for_pdq, Limits};
 use rampart_moderate::{ImageModerator, TextModerator};
 use rampart_types::{ErrorCode, Suggestion};
 
@@ -155,7 +155,7 @@ pub fn hash(what: HashWhat) -> Result<ExitCode> {
                 let h = content_hashes(&bytes);
                 return Ok(format!("{},{}", h.md5, h.sha256));
             }
-            let image = decode(&bytes, &limits)
+            let image = decode_for_pdq(&bytes, &limits)
                 .map_err(|e| (e.code(), format!("{}: {e}", file.display())))?;
             let out = rampart_pdq::hash_dihedral(&image.pixels());
             let hashes: Vec<String> = if dihedral {

@@ -148,6 +148,27 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImageError>
     }
 }
 
+/// Images with more pixels than this take the sampled JPEG path in [`decode_for_pdq`]; below
+/// it the full decode is as fast (measured: +1.2 ms at 1600×1004, −23 % at 12 MP).
+const SAMPLED_JPEG_MIN_PIXELS: u64 = 4_000_000;
+
+/// Decodes `bytes` for PDQ hashing only: large JPEGs come back as the 512×512 nearest-neighbour
+/// sample PDQ would take of them ([`crate::decode_jpeg_sampled`], no full-size RGB buffer),
+/// everything else as [`decode`] gives it. `rampart_pdq::hash` of the result equals the hash
+/// of the full decode, bit for bit; use [`decode`] when anything else needs the pixels.
+pub fn decode_for_pdq(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImageError> {
+    if sniff(bytes)? == Format::Jpeg {
+        if let Ok(header) = turbojpeg::read_header(bytes) {
+            if (header.width as u64) * (header.height as u64) >= SAMPLED_JPEG_MIN_PIXELS {
+                if let Some(sampled) = crate::decode_jpeg_sampled(bytes, limits)? {
+                    return Ok(sampled);
+                }
+            }
+        }
+    }
+    decode(bytes, limits)
+}
+
 fn decode_unguarded(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImageError> {
     if bytes.len() > limits.max_bytes {
         return Err(ImageError::TooLarge(format!(
