@@ -1,0 +1,235 @@
+//! Durable storage for Rampart: tenants, API keys, versioned policies, term libraries, hash
+//! banks and verdicts, on an embedded SQLite file (the default) or on PostgreSQL (scale-out).
+//!
+//! Not for: HTTP, permissions, validating policy or library *content* (the server parses those
+//! with `rampart-policy` and `rampart-text` before storing), or keeping submitted content:
+//! verdicts are stored under data minimisation (DESIGN.md §7) — the content's SHA-256 and PDQ
+//! hash, the verdict JSON with its evidence snippets (≤ 64 characters each), never the text or
+//! the bytes.
+//!
+//! # Shape
+//!
+//! [`Store`] is an object-safe trait (`Arc<dyn Store>`, via `async_trait`) because DESIGN.md
+//! §7 makes storage a seam: the server holds a `dyn Store` and tests or future backends can
+//! stand in. Its one real implementation, [`SqlStore`], runs every query on either a SQLite or
+//! a PostgreSQL `sqlx` pool: the SQL is written once (`$1` placeholders work on both) and each
+//! method body is compiled twice, once per native driver, so both backends get typed, native
+//! drivers without a generic-trait-bound maze or the lossy `Any` driver. What truly differs —
+//! connection set-up, migrations, the batch insert of verdicts and the integrity check — is
+//! written per backend.
+//!
+//! # Opening
+//!
+//! [`open`] takes a file path or `sqlite://PATH` (SQLite in WAL mode, `synchronous=NORMAL`,
+//! foreign keys on, 5 s busy timeout; the file is created if missing) or `postgres://…`
+//! (a pool of 16 connections; add `?options=-c%20search_path%3Dmy_schema` to use a schema).
+//! Migrations are embedded in the binary and run at open, inside one transaction, recorded in
+//! `rampart_migrations`; a database written by a newer build is refused.
+//!
+//! # Tenancy
+//!
+//! Every method that reads or changes an object takes a [`TenantId`] and filters on it: asking
+//! for another tenant's object gives `None` or [`StoreError::NotFound`], exactly as for an
+//! object that does not exist.
+//!
+//! # Verdict writes: group commit
+//!
+//! [`Store::record_verdict`] hands the row to one writer task per store and waits for its
+//! acknowledgement. The writer takes whatever is queued (up to 512 rows), inserts it in one
+//! transaction, commits, then acknowledges every caller. So a verdict is acknowledged only
+//! once it is committed, and one commit serves many requests. On SQLite a WAL commit with
+//! `synchronous=NORMAL` is in the operating system's hands when acknowledged: it survives the
+//! process being killed (SIGKILL) but not a power cut of the machine; on PostgreSQL it is as
+//! durable as the server's `synchronous_commit` makes it. A batch that fails is retried row by
+//! row so one bad row fails only its own caller.
+//!
+//! # Change notification
+//!
+//! Each tenant has a [`Store::revision`] that every policy, library or bank change bumps in the
+//! same transaction, so a server can compare one number per request and reload when it moved.
+
+mod error;
+mod keys;
+mod migrate;
+mod model;
+mod sql;
+mod validate;
+mod writer;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rampart_types::Verdict;
+
+pub use error::StoreError;
+pub use model::{
+    ApiKey, BackendKind, Bank, BankEntry, CreatedKey, HashKind, KeyInfo, Library, LibrarySummary,
+    NewBankEntry, NewLibrary, Role, StoredPolicy, StoredVerdict, Tenant, TenantId, UnixMillis,
+};
+pub use sql::SqlStore;
+
+/// Most verdicts one [`Store::list_verdicts`] call returns.
+pub const MAX_LIST_LIMIT: u32 = 1000;
+
+/// Opens (creating and migrating if needed) the store at `url`; see the crate docs for URLs.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(SqlStore::open(url).await?))
+}
+
+/// Everything Rampart keeps. Every object method is scoped by tenant.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Which database this store runs on.
+    fn backend(&self) -> BackendKind;
+
+    // ----- tenants -----
+
+    /// Creates a tenant; `Conflict` if the name is taken.
+    async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError>;
+    /// The tenant with this id.
+    async fn tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// The tenant with this name.
+    async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, StoreError>;
+    /// The tenant's change counter: bumped by every policy, library or bank change.
+    async fn revision(&self, tenant: TenantId) -> Result<u64, StoreError>;
+
+    // ----- API keys -----
+
+    /// Creates a key; the plaintext is in the result and nowhere else, ever.
+    async fn create_key(
+        &self,
+        tenant: TenantId,
+        role: Role,
+        name: &str,
+    ) -> Result<CreatedKey, StoreError>;
+    /// The tenant's keys, revoked ones included, without secrets.
+    async fn list_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Revokes a key of the tenant (idempotent); `NotFound` for another tenant's key.
+    async fn revoke_key(&self, tenant: TenantId, key_id: &str) -> Result<(), StoreError>;
+    /// Who a presented `rk_…` key speaks for; `None` when it is malformed, unknown, wrong or
+    /// revoked. The secret is compared in constant time.
+    async fn authenticate(&self, presented: &str) -> Result<Option<KeyInfo>, StoreError>;
+
+    // ----- policies -----
+
+    /// Stores `toml` as the next version of the tenant's policy `name` and returns that
+    /// version (1 for a new policy). Earlier versions stay readable.
+    async fn put_policy(&self, tenant: TenantId, name: &str, toml: &str)
+        -> Result<u32, StoreError>;
+    /// A version of a policy, or its latest when `version` is `None`.
+    async fn get_policy(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<StoredPolicy>, StoreError>;
+    /// Every version of a policy, oldest first; empty if there is no such policy.
+    async fn policy_versions(
+        &self,
+        tenant: TenantId,
+        name: &str,
+    ) -> Result<Vec<StoredPolicy>, StoreError>;
+    /// The latest version of each of the tenant's policies, by name.
+    async fn list_policies(&self, tenant: TenantId) -> Result<Vec<StoredPolicy>, StoreError>;
+
+    // ----- term libraries -----
+
+    /// Creates a library with its terms in one transaction; `Conflict` if the name is taken.
+    async fn create_library(
+        &self,
+        tenant: TenantId,
+        library: &NewLibrary,
+    ) -> Result<Library, StoreError>;
+    /// A library with all its terms.
+    async fn get_library(
+        &self,
+        tenant: TenantId,
+        name: &str,
+    ) -> Result<Option<Library>, StoreError>;
+    /// The tenant's libraries, without terms.
+    async fn list_libraries(&self, tenant: TenantId) -> Result<Vec<LibrarySummary>, StoreError>;
+    /// Bulk import: adds terms in one transaction (all or nothing) and returns how many were
+    /// new; terms already present are skipped.
+    async fn add_terms(
+        &self,
+        tenant: TenantId,
+        library: &str,
+        terms: &[String],
+    ) -> Result<u64, StoreError>;
+    /// Removes terms and returns how many were present.
+    async fn remove_terms(
+        &self,
+        tenant: TenantId,
+        library: &str,
+        terms: &[String],
+    ) -> Result<u64, StoreError>;
+    /// Deletes a library and its terms.
+    async fn delete_library(&self, tenant: TenantId, name: &str) -> Result<(), StoreError>;
+
+    // ----- hash banks -----
+
+    /// Creates a bank; `config` must be a JSON object and is kept verbatim.
+    async fn create_bank(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        config: &serde_json::Value,
+    ) -> Result<Bank, StoreError>;
+    /// A bank's settings and entry count.
+    async fn get_bank(&self, tenant: TenantId, name: &str) -> Result<Option<Bank>, StoreError>;
+    /// The tenant's banks.
+    async fn list_banks(&self, tenant: TenantId) -> Result<Vec<Bank>, StoreError>;
+    /// Deletes a bank and its entries.
+    async fn delete_bank(&self, tenant: TenantId, name: &str) -> Result<(), StoreError>;
+    /// Bulk import: adds entries in one transaction. All or nothing: an invalid entry or an id
+    /// already in the bank stores none of them.
+    async fn add_bank_entries(
+        &self,
+        tenant: TenantId,
+        bank: &str,
+        entries: &[NewBankEntry],
+    ) -> Result<Vec<BankEntry>, StoreError>;
+    /// Every entry of a bank, oldest first; `NotFound` if there is no such bank.
+    async fn list_bank_entries(
+        &self,
+        tenant: TenantId,
+        bank: &str,
+    ) -> Result<Vec<BankEntry>, StoreError>;
+    /// Removes entries by id and returns how many were present.
+    async fn remove_bank_entries(
+        &self,
+        tenant: TenantId,
+        bank: &str,
+        ids: &[String],
+    ) -> Result<u64, StoreError>;
+
+    // ----- verdicts -----
+
+    /// Persists a verdict (group commit; returns once committed). Stored: the verdict JSON, its
+    /// id, suggestion, policy, `content_ref` (SHA-256, PDQ, client id) and the time. Refused:
+    /// a malformed id or hash, or evidence snippets over 64 characters (content must not leak
+    /// into the store).
+    async fn record_verdict(&self, tenant: TenantId, verdict: &Verdict) -> Result<(), StoreError>;
+    /// A verdict of the tenant by id.
+    async fn get_verdict(
+        &self,
+        tenant: TenantId,
+        id: &str,
+    ) -> Result<Option<StoredVerdict>, StoreError>;
+    /// The tenant's verdicts in id (ULID, so time) order, after `after_id` if given; at most
+    /// `limit`, capped at [`MAX_LIST_LIMIT`].
+    async fn list_verdicts(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+        after_id: Option<&str>,
+    ) -> Result<Vec<StoredVerdict>, StoreError>;
+
+    // ----- operations -----
+
+    /// `PRAGMA integrity_check` and `foreign_key_check` on SQLite; orphan-row and schema
+    /// version checks on PostgreSQL. `Err(Integrity)` describes the first problem.
+    async fn integrity_check(&self) -> Result<(), StoreError>;
+    /// Waits for in-flight work and closes the connections; later calls fail.
+    async fn close(&self);
+}

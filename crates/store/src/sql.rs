@@ -1,0 +1,1024 @@
+//! [`SqlStore`]: the [`Store`] on SQLite or PostgreSQL.
+//!
+//! Each method body is written once inside `on_pool!`, which expands it for both native
+//! drivers. The SQL is shared: `$n` placeholders, `ON CONFLICT`, `RETURNING` and BIGINT/TEXT
+//! columns mean the same on both databases.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use rampart_types::Verdict;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row};
+
+use crate::error::classify;
+use crate::model::*;
+use crate::writer::{VerdictRow, VerdictWriter};
+use crate::{keys, migrate, validate, Store, StoreError, MAX_LIST_LIMIT};
+
+/// A connection pool of either backend.
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the concrete pool; the long form also names the database
+/// type (`$db`, for `QueryBuilder`) and the statement that opens a write transaction
+/// (`BEGIN IMMEDIATE` on SQLite, so writers queue on the busy timeout instead of failing on
+/// lock upgrade).
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
+        }
+    };
+    ($pool:expr, |$p:ident, $db:ident, $begin:ident| $body:expr) => {
+        match $pool {
+            Pool::Sqlite($p) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                let $begin = "BEGIN IMMEDIATE";
+                $body
+            }
+            Pool::Postgres($p) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                let $begin = "BEGIN";
+                $body
+            }
+        }
+    };
+}
+
+/// Bumps the tenant's revision inside a write transaction; `NotFound` for an unknown tenant.
+macro_rules! bump_revision {
+    ($tx:expr, $tenant:expr) => {
+        if sqlx::query("UPDATE tenants SET revision = revision + 1 WHERE id = $1")
+            .bind($tenant.0)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+            == 0
+        {
+            return Err(StoreError::NotFound("tenant".into()));
+        }
+    };
+}
+
+/// Sets `updated_at` of a library or bank inside a write transaction; `NotFound` if absent.
+macro_rules! touch {
+    ($tx:expr, $table:literal, $what:literal, $tenant:expr, $name:expr, $now:expr) => {
+        if sqlx::query(concat!(
+            "UPDATE ",
+            $table,
+            " SET updated_at = $3 WHERE tenant_id = $1 AND name = $2"
+        ))
+        .bind($tenant.0)
+        .bind($name)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+            == 0
+        {
+            return Err(StoreError::NotFound(format!("{} '{}'", $what, $name)));
+        }
+    };
+}
+
+macro_rules! tenant_from {
+    ($row:expr) => {
+        Tenant {
+            id: TenantId($row.try_get("id")?),
+            name: $row.try_get("name")?,
+            created_at: $row.try_get("created_at")?,
+        }
+    };
+}
+
+macro_rules! key_from {
+    ($row:expr) => {
+        ApiKey {
+            id: $row.try_get("id")?,
+            tenant: TenantId($row.try_get("tenant_id")?),
+            name: $row.try_get("name")?,
+            role: $row.try_get::<String, _>("role")?.parse()?,
+            created_at: $row.try_get("created_at")?,
+            revoked_at: $row.try_get("revoked_at")?,
+        }
+    };
+}
+
+macro_rules! policy_from {
+    ($row:expr) => {
+        StoredPolicy {
+            name: $row.try_get("name")?,
+            version: u32::try_from($row.try_get::<i64, _>("version")?).unwrap_or(u32::MAX),
+            toml: $row.try_get("toml")?,
+            created_at: $row.try_get("created_at")?,
+        }
+    };
+}
+
+macro_rules! bank_from {
+    ($row:expr) => {
+        Bank {
+            name: $row.try_get("name")?,
+            config: parse_json("bank config", &$row.try_get::<String, _>("config")?)?,
+            entry_count: $row.try_get::<i64, _>("entry_count")?.max(0) as u64,
+            created_at: $row.try_get("created_at")?,
+            updated_at: $row.try_get("updated_at")?,
+        }
+    };
+}
+
+macro_rules! entry_from {
+    ($row:expr) => {
+        BankEntry {
+            id: $row.try_get("id")?,
+            kind: $row.try_get::<String, _>("hash_kind")?.parse()?,
+            hash: $row.try_get("hash")?,
+            quality: $row
+                .try_get::<Option<i64>, _>("quality")?
+                .map(|q| q.clamp(0, 100) as u8),
+            note: $row.try_get("note")?,
+            added_at: $row.try_get("added_at")?,
+        }
+    };
+}
+
+macro_rules! verdict_from {
+    ($row:expr) => {
+        StoredVerdict {
+            verdict: parse_json("verdict", &$row.try_get::<String, _>("verdict")?)?,
+            recorded_at: $row.try_get("created_at")?,
+        }
+    };
+}
+
+/// Rows per multi-row INSERT of terms or bank entries.
+const CHUNK: usize = 500;
+
+const BANK_COLUMNS: &str = "SELECT b.name, b.config, b.created_at, b.updated_at, \
+    (SELECT COUNT(*) FROM bank_entries e WHERE e.tenant_id = b.tenant_id AND e.bank = b.name) \
+    AS entry_count FROM banks b";
+
+/// The [`Store`] on a SQL database. Cheap to share behind an `Arc`; see the crate docs.
+pub struct SqlStore {
+    pool: Pool,
+    writer: VerdictWriter,
+}
+
+impl SqlStore {
+    /// Opens, creates if needed, and migrates the store at `url` (a path, `sqlite://PATH` or
+    /// `postgres://…`). Must be called inside a tokio runtime: it starts the verdict writer.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?,
+            )
+        } else {
+            Pool::Sqlite(open_sqlite(url).await?)
+        };
+        migrate::run(&pool).await?;
+        let writer = VerdictWriter::spawn(pool.clone());
+        Ok(SqlStore { pool, writer })
+    }
+}
+
+async fn open_sqlite(url: &str) -> Result<sqlx::SqlitePool, StoreError> {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    let bad = path.is_empty() || path.contains("://") || path.contains(":memory:");
+    if bad || path.contains('?') {
+        return Err(StoreError::BadUrl(url.to_owned()));
+    }
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::BadUrl(format!("{url} ({}: {e})", dir.display())))?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    Ok(SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?)
+}
+
+/// Now, in Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Integrity(format!("stored {what}: {e}")))
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> BackendKind {
+        match self.pool {
+            Pool::Sqlite(_) => BackendKind::Sqlite,
+            Pool::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
+        validate::name("name", name)?;
+        let now = now_ms();
+        let id: i64 = on_pool!(&self.pool, |pool| {
+            sqlx::query("INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(name)
+                .bind(now)
+                .fetch_one(pool)
+                .await
+                .map_err(|e| classify(e, format!("tenant '{name}'"), "tenant"))?
+                .try_get("id")?
+        });
+        Ok(Tenant {
+            id: TenantId(id),
+            name: name.to_owned(),
+            created_at: now,
+        })
+    }
+
+    async fn tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
+        on_pool!(&self.pool, |pool| {
+            let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?;
+            Ok(match row {
+                Some(r) => Some(tenant_from!(r)),
+                None => None,
+            })
+        })
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, StoreError> {
+        on_pool!(&self.pool, |pool| {
+            let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await?;
+            Ok(match row {
+                Some(r) => Some(tenant_from!(r)),
+                None => None,
+            })
+        })
+    }
+
+    async fn revision(&self, tenant: TenantId) -> Result<u64, StoreError> {
+        let revision: Option<i64> = on_pool!(&self.pool, |pool| {
+            sqlx::query_scalar("SELECT revision FROM tenants WHERE id = $1")
+                .bind(tenant.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        revision
+            .map(|r| r.max(0) as u64)
+            .ok_or_else(|| StoreError::NotFound("tenant".into()))
+    }
+
+    async fn create_key(
+        &self,
+        tenant: TenantId,
+        role: Role,
+        name: &str,
+    ) -> Result<CreatedKey, StoreError> {
+        validate::text("name", name, 128)?;
+        let generated = keys::generate();
+        let now = now_ms();
+        on_pool!(&self.pool, |pool| {
+            let _ = sqlx::query(
+                "INSERT INTO api_keys (id, tenant_id, name, role, secret_sha256, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&generated.id)
+            .bind(tenant.0)
+            .bind(name)
+            .bind(role.as_str())
+            .bind(&generated.secret_sha256)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map_err(|e| classify(e, "key", "tenant"))?;
+        });
+        Ok(CreatedKey {
+            key: ApiKey {
+                id: generated.id,
+                tenant,
+                name: name.to_owned(),
+                role,
+                created_at: now,
+                revoked_at: None,
+            },
+            plaintext: generated.plaintext,
+        })
+    }
+
+    async fn list_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "SELECT id, tenant_id, name, role, created_at, revoked_at FROM api_keys \
+                 WHERE tenant_id = $1 ORDER BY created_at, id",
+            )
+            .bind(tenant.0)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok(key_from!(r)))
+            .collect()
+        })
+    }
+
+    async fn revoke_key(&self, tenant: TenantId, key_id: &str) -> Result<(), StoreError> {
+        let changed = on_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) \
+                 WHERE id = $1 AND tenant_id = $2",
+            )
+            .bind(key_id)
+            .bind(tenant.0)
+            .bind(now_ms())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("key '{key_id}'")));
+        }
+        Ok(())
+    }
+
+    async fn authenticate(&self, presented: &str) -> Result<Option<KeyInfo>, StoreError> {
+        let Some((id, secret)) = keys::parse(presented) else {
+            return Ok(None);
+        };
+        let found: Option<(i64, String, Vec<u8>)> = on_pool!(&self.pool, |pool| {
+            sqlx::query_as(
+                "SELECT tenant_id, role, secret_sha256 FROM api_keys \
+                 WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some((tenant, role, stored)) = found else {
+            return Ok(None);
+        };
+        if !keys::verify(secret, &stored) {
+            return Ok(None);
+        }
+        Ok(Some(KeyInfo {
+            tenant: TenantId(tenant),
+            role: role.parse()?,
+            key_id: id.to_owned(),
+        }))
+    }
+
+    async fn put_policy(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        toml: &str,
+    ) -> Result<u32, StoreError> {
+        validate::name("name", name)?;
+        if toml.len() > validate::MAX_POLICY_BYTES {
+            return Err(StoreError::invalid("toml", "policy is larger than 256 KiB"));
+        }
+        let now = now_ms();
+        let version: i64 = on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            // First, so concurrent writers of one tenant queue on its row.
+            bump_revision!(tx, tenant);
+            let latest: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(version), 0) FROM policies WHERE tenant_id = $1 AND name = $2",
+            )
+            .bind(tenant.0)
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO policies (tenant_id, name, version, toml, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(tenant.0)
+            .bind(name)
+            .bind(latest + 1)
+            .bind(toml)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| classify(e, format!("policy '{name}@{}'", latest + 1), "tenant"))?;
+            tx.commit().await?;
+            latest + 1
+        });
+        u32::try_from(version).map_err(|_| StoreError::Integrity("policy version overflow".into()))
+    }
+
+    async fn get_policy(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<StoredPolicy>, StoreError> {
+        // -1 stands for "the latest".
+        let version = version.map_or(-1, i64::from);
+        on_pool!(&self.pool, |pool| {
+            let row = sqlx::query(
+                "SELECT name, version, toml, created_at FROM policies \
+                 WHERE tenant_id = $1 AND name = $2 AND ($3 = -1 OR version = $3) \
+                 ORDER BY version DESC LIMIT 1",
+            )
+            .bind(tenant.0)
+            .bind(name)
+            .bind(version)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(r) => Some(policy_from!(r)),
+                None => None,
+            })
+        })
+    }
+
+    async fn policy_versions(
+        &self,
+        tenant: TenantId,
+        name: &str,
+    ) -> Result<Vec<StoredPolicy>, StoreError> {
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "SELECT name, version, toml, created_at FROM policies \
+                 WHERE tenant_id = $1 AND name = $2 ORDER BY version",
+            )
+            .bind(tenant.0)
+            .bind(name)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok(policy_from!(r)))
+            .collect()
+        })
+    }
+
+    async fn list_policies(&self, tenant: TenantId) -> Result<Vec<StoredPolicy>, StoreError> {
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "SELECT p.name, p.version, p.toml, p.created_at FROM policies p \
+                 WHERE p.tenant_id = $1 AND p.version = (SELECT MAX(q.version) FROM policies q \
+                 WHERE q.tenant_id = p.tenant_id AND q.name = p.name) ORDER BY p.name",
+            )
+            .bind(tenant.0)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok(policy_from!(r)))
+            .collect()
+        })
+    }
+
+    async fn create_library(
+        &self,
+        tenant: TenantId,
+        library: &NewLibrary,
+    ) -> Result<Library, StoreError> {
+        validate::name("name", &library.name)?;
+        validate::name("kind", &library.kind)?;
+        validate::name("label", &library.label)?;
+        validate::name("severity", &library.severity)?;
+        validate::terms(&library.terms)?;
+        let now = now_ms();
+        let name = library.name.as_str();
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            bump_revision!(tx, tenant);
+            sqlx::query(
+                "INSERT INTO libraries (tenant_id, name, kind, label, severity, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(tenant.0)
+            .bind(name)
+            .bind(&library.kind)
+            .bind(&library.label)
+            .bind(&library.severity)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| classify(e, format!("library '{name}'"), "tenant"))?;
+            for chunk in library.terms.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<Db>::new(
+                    "INSERT INTO library_terms (tenant_id, library, term) ",
+                );
+                qb.push_values(chunk, |mut b, term| {
+                    b.push_bind(tenant.0)
+                        .push_bind(name)
+                        .push_bind(term.as_str());
+                });
+                qb.push(" ON CONFLICT DO NOTHING");
+                qb.build().persistent(false).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        let mut terms = library.terms.clone();
+        terms.sort();
+        terms.dedup();
+        Ok(Library {
+            name: library.name.clone(),
+            kind: library.kind.clone(),
+            label: library.label.clone(),
+            severity: library.severity.clone(),
+            terms,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    async fn get_library(
+        &self,
+        tenant: TenantId,
+        name: &str,
+    ) -> Result<Option<Library>, StoreError> {
+        on_pool!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            let Some(row) = sqlx::query(
+                "SELECT kind, label, severity, created_at, updated_at FROM libraries \
+                 WHERE tenant_id = $1 AND name = $2",
+            )
+            .bind(tenant.0)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let terms: Vec<String> = sqlx::query_scalar(
+                "SELECT term FROM library_terms WHERE tenant_id = $1 AND library = $2 \
+                 ORDER BY term",
+            )
+            .bind(tenant.0)
+            .bind(name)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Some(Library {
+                name: name.to_owned(),
+                kind: row.try_get("kind")?,
+                label: row.try_get("label")?,
+                severity: row.try_get("severity")?,
+                terms,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            }))
+        })
+    }
+
+    async fn list_libraries(&self, tenant: TenantId) -> Result<Vec<LibrarySummary>, StoreError> {
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "SELECT l.name, l.kind, l.label, l.severity, l.updated_at, \
+                 (SELECT COUNT(*) FROM library_terms t \
+                  WHERE t.tenant_id = l.tenant_id AND t.library = l.name) AS term_count \
+                 FROM libraries l WHERE l.tenant_id = $1 ORDER BY l.name",
+            )
+            .bind(tenant.0)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(LibrarySummary {
+                    name: r.try_get("name")?,
+                    kind: r.try_get("kind")?,
+                    label: r.try_get("label")?,
+                    severity: r.try_get("severity")?,
+                    term_count: r.try_get::<i64, _>("term_count")?.max(0) as u64,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    async fn add_terms(
+        &self,
+        tenant: TenantId,
+        library: &str,
+        terms: &[String],
+    ) -> Result<u64, StoreError> {
+        validate::terms(terms)?;
+        let now = now_ms();
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            bump_revision!(tx, tenant);
+            touch!(tx, "libraries", "library", tenant, library, now);
+            let mut added = 0;
+            for chunk in terms.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<Db>::new(
+                    "INSERT INTO library_terms (tenant_id, library, term) ",
+                );
+                qb.push_values(chunk, |mut b, term| {
+                    b.push_bind(tenant.0)
+                        .push_bind(library)
+                        .push_bind(term.as_str());
+                });
+                qb.push(" ON CONFLICT DO NOTHING");
+                added += qb
+                    .build()
+                    .persistent(false)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(added)
+        })
+    }
+
+    async fn remove_terms(
+        &self,
+        tenant: TenantId,
+        library: &str,
+        terms: &[String],
+    ) -> Result<u64, StoreError> {
+        let now = now_ms();
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            bump_revision!(tx, tenant);
+            touch!(tx, "libraries", "library", tenant, library, now);
+            let mut removed = 0;
+            for term in terms {
+                removed += sqlx::query(
+                    "DELETE FROM library_terms WHERE tenant_id = $1 AND library = $2 AND term = $3",
+                )
+                .bind(tenant.0)
+                .bind(library)
+                .bind(term)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(removed)
+        })
+    }
+
+    async fn delete_library(&self, tenant: TenantId, name: &str) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            bump_revision!(tx, tenant);
+            sqlx::query("DELETE FROM library_terms WHERE tenant_id = $1 AND library = $2")
+                .bind(tenant.0)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            let deleted = sqlx::query("DELETE FROM libraries WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant.0)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if deleted == 0 {
+                return Err(StoreError::NotFound(format!("library '{name}'")));
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn create_bank(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        config: &serde_json::Value,
+    ) -> Result<Bank, StoreError> {
+        validate::name("name", name)?;
+        if !config.is_object() {
+            return Err(StoreError::invalid("config", "must be a JSON object"));
+        }
+        let now = now_ms();
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            bump_revision!(tx, tenant);
+            sqlx::query(
+                "INSERT INTO banks (tenant_id, name, config, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(tenant.0)
+            .bind(name)
+            .bind(config.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| classify(e, format!("bank '{name}'"), "tenant"))?;
+            tx.commit().await?;
+        });
+        Ok(Bank {
+            name: name.to_owned(),
+            config: config.clone(),
+            entry_count: 0,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    async fn get_bank(&self, tenant: TenantId, name: &str) -> Result<Option<Bank>, StoreError> {
+        let sql = format!("{BANK_COLUMNS} WHERE b.tenant_id = $1 AND b.name = $2");
+        on_pool!(&self.pool, |pool| {
+            let row = sqlx::query(&sql)
+                .bind(tenant.0)
+                .bind(name)
+                .fetch_optional(pool)
+                .await?;
+            Ok(match row {
+                Some(r) => Some(bank_from!(r)),
+                None => None,
+            })
+        })
+    }
+
+    async fn list_banks(&self, tenant: TenantId) -> Result<Vec<Bank>, StoreError> {
+        let sql = format!("{BANK_COLUMNS} WHERE b.tenant_id = $1 ORDER BY b.name");
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(&sql)
+                .bind(tenant.0)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok(bank_from!(r)))
+                .collect()
+        })
+    }
+
+    async fn delete_bank(&self, tenant: TenantId, name: &str) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            bump_revision!(tx, tenant);
+            sqlx::query("DELETE FROM bank_entries WHERE tenant_id = $1 AND bank = $2")
+                .bind(tenant.0)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            let deleted = sqlx::query("DELETE FROM banks WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant.0)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if deleted == 0 {
+                return Err(StoreError::NotFound(format!("bank '{name}'")));
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn add_bank_entries(
+        &self,
+        tenant: TenantId,
+        bank: &str,
+        entries: &[NewBankEntry],
+    ) -> Result<Vec<BankEntry>, StoreError> {
+        let checked = validate::bank_entries(entries)?;
+        let now = now_ms();
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            bump_revision!(tx, tenant);
+            touch!(tx, "banks", "bank", tenant, bank, now);
+            for chunk in checked.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<Db>::new(
+                    "INSERT INTO bank_entries (tenant_id, bank, id, hash_kind, hash, quality, \
+                     note, added_at) ",
+                );
+                qb.push_values(chunk, |mut b, e| {
+                    b.push_bind(tenant.0)
+                        .push_bind(bank)
+                        .push_bind(e.id.as_str())
+                        .push_bind(e.kind.as_str())
+                        .push_bind(e.hash.as_str())
+                        .push_bind(e.quality.map(i64::from))
+                        .push_bind(e.note.as_deref())
+                        .push_bind(now);
+                });
+                qb.build()
+                    .persistent(false)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| classify(e, format!("an entry id in bank '{bank}'"), "bank"))?;
+            }
+            tx.commit().await?;
+        });
+        Ok(checked
+            .into_iter()
+            .map(|e| BankEntry {
+                id: e.id,
+                kind: e.kind,
+                hash: e.hash,
+                quality: e.quality,
+                note: e.note,
+                added_at: now,
+            })
+            .collect())
+    }
+
+    async fn list_bank_entries(
+        &self,
+        tenant: TenantId,
+        bank: &str,
+    ) -> Result<Vec<BankEntry>, StoreError> {
+        on_pool!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            let exists: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM banks WHERE tenant_id = $1 AND name = $2")
+                    .bind(tenant.0)
+                    .bind(bank)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if exists == 0 {
+                return Err(StoreError::NotFound(format!("bank '{bank}'")));
+            }
+            let rows = sqlx::query(
+                "SELECT id, hash_kind, hash, quality, note, added_at FROM bank_entries \
+                 WHERE tenant_id = $1 AND bank = $2 ORDER BY added_at, id",
+            )
+            .bind(tenant.0)
+            .bind(bank)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            rows.iter().map(|r| Ok(entry_from!(r))).collect()
+        })
+    }
+
+    async fn remove_bank_entries(
+        &self,
+        tenant: TenantId,
+        bank: &str,
+        ids: &[String],
+    ) -> Result<u64, StoreError> {
+        let now = now_ms();
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            bump_revision!(tx, tenant);
+            touch!(tx, "banks", "bank", tenant, bank, now);
+            let mut removed = 0;
+            for id in ids {
+                removed += sqlx::query(
+                    "DELETE FROM bank_entries WHERE tenant_id = $1 AND bank = $2 AND id = $3",
+                )
+                .bind(tenant.0)
+                .bind(bank)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(removed)
+        })
+    }
+
+    async fn record_verdict(&self, tenant: TenantId, verdict: &Verdict) -> Result<(), StoreError> {
+        validate::verdict(verdict)?;
+        let json = serde_json::to_string(verdict)
+            .map_err(|e| StoreError::invalid("verdict", e.to_string()))?;
+        let content_type = serde_json::to_value(verdict.content_type)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let row = VerdictRow {
+            tenant: tenant.0,
+            id: verdict.id.clone(),
+            created_at: now_ms(),
+            content_type,
+            suggestion: verdict.suggestion.as_str().to_owned(),
+            content_sha256: verdict.content_ref.sha256.to_ascii_lowercase(),
+            pdq: verdict
+                .content_ref
+                .pdq
+                .as_ref()
+                .map(|p| p.to_ascii_lowercase()),
+            client_id: verdict.content_ref.client_id.clone(),
+            policy: verdict.policy.clone(),
+            json,
+        };
+        self.writer.write(row).await
+    }
+
+    async fn get_verdict(
+        &self,
+        tenant: TenantId,
+        id: &str,
+    ) -> Result<Option<StoredVerdict>, StoreError> {
+        on_pool!(&self.pool, |pool| {
+            let row = sqlx::query(
+                "SELECT verdict, created_at FROM verdicts WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.0)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(r) => Some(verdict_from!(r)),
+                None => None,
+            })
+        })
+    }
+
+    async fn list_verdicts(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+        after_id: Option<&str>,
+    ) -> Result<Vec<StoredVerdict>, StoreError> {
+        let limit = i64::from(limit.clamp(1, MAX_LIST_LIMIT));
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "SELECT verdict, created_at FROM verdicts WHERE tenant_id = $1 AND id > $2 \
+                 ORDER BY id LIMIT $3",
+            )
+            .bind(tenant.0)
+            .bind(after_id.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok(verdict_from!(r)))
+            .collect()
+        })
+    }
+
+    async fn integrity_check(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let report: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+                    .fetch_all(pool)
+                    .await?;
+                if report != ["ok"] {
+                    return Err(StoreError::Integrity(report.join("; ")));
+                }
+                let violations = sqlx::query("PRAGMA foreign_key_check")
+                    .fetch_all(pool)
+                    .await?;
+                if let Some(first) = violations.first() {
+                    let table: String = first.try_get(0)?;
+                    return Err(StoreError::Integrity(format!(
+                        "{} foreign key violation(s), first in table {table}",
+                        violations.len()
+                    )));
+                }
+            }
+            Pool::Postgres(pool) => {
+                let orphans: i64 = sqlx::query_scalar(
+                    "SELECT (SELECT COUNT(*) FROM verdicts v WHERE NOT EXISTS \
+                     (SELECT 1 FROM tenants t WHERE t.id = v.tenant_id)) + \
+                     (SELECT COUNT(*) FROM api_keys k WHERE NOT EXISTS \
+                     (SELECT 1 FROM tenants t WHERE t.id = k.tenant_id))",
+                )
+                .fetch_one(pool)
+                .await?;
+                if orphans != 0 {
+                    return Err(StoreError::Integrity(format!(
+                        "{orphans} rows belong to no tenant"
+                    )));
+                }
+            }
+        }
+        let version: i64 = on_pool!(&self.pool, |pool| {
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM rampart_migrations")
+                .fetch_one(pool)
+                .await?
+        });
+        if version != migrate::LATEST {
+            return Err(StoreError::Integrity(format!(
+                "schema version {version}, expected {}",
+                migrate::LATEST
+            )));
+        }
+        Ok(())
+    }
+
+    async fn close(&self) {
+        on_pool!(&self.pool, |pool| pool.close().await)
+    }
+}

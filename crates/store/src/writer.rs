@@ -1,0 +1,148 @@
+//! Group commit for verdicts: one writer task per store turns many concurrent
+//! `record_verdict` calls into one transaction.
+
+use sqlx::QueryBuilder;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::classify;
+use crate::sql::Pool;
+use crate::StoreError;
+
+/// Most rows committed in one transaction (10 bound values each, well under SQLite's and
+/// PostgreSQL's parameter limits).
+const MAX_BATCH: usize = 512;
+/// Rows that may wait for the writer before callers wait to enqueue (back-pressure).
+const QUEUE: usize = 8 * MAX_BATCH;
+
+/// One verdict row, ready to insert.
+pub(crate) struct VerdictRow {
+    pub tenant: i64,
+    pub id: String,
+    pub created_at: i64,
+    pub content_type: String,
+    pub suggestion: String,
+    pub content_sha256: String,
+    pub pdq: Option<String>,
+    pub client_id: Option<String>,
+    pub policy: String,
+    pub json: String,
+}
+
+struct Pending {
+    row: VerdictRow,
+    ack: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The sending side of the writer task; the task ends when this is dropped.
+pub(crate) struct VerdictWriter {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl VerdictWriter {
+    /// Starts the writer task on the current tokio runtime.
+    pub(crate) fn spawn(pool: Pool) -> Self {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(pool, rx));
+        VerdictWriter { queue }
+    }
+
+    /// Queues a row and waits until its transaction has committed.
+    pub(crate) async fn write(&self, row: VerdictRow) -> Result<(), StoreError> {
+        let (ack, committed) = oneshot::channel();
+        self.queue
+            .send(Pending { row, ack })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        committed.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+async fn run(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let rows: Vec<&VerdictRow> = batch.iter().map(|p| &p.row).collect();
+        let outcome = insert(&pool, &rows).await;
+        drop(rows);
+        match outcome {
+            Ok(()) => {
+                for p in batch.drain(..) {
+                    let _ = p.ack.send(Ok(()));
+                }
+            }
+            // One bad row (a duplicate id, an unknown tenant) must not fail its neighbours.
+            Err(_) if batch.len() > 1 => {
+                for p in batch.drain(..) {
+                    let result = insert(&pool, &[&p.row]).await;
+                    let _ = p.ack.send(result);
+                }
+            }
+            Err(e) => {
+                if let Some(p) = batch.pop() {
+                    let _ = p.ack.send(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// Inserts rows in one transaction.
+async fn insert(pool: &Pool, rows: &[&VerdictRow]) -> Result<(), StoreError> {
+    let what = || match rows {
+        [one] => format!("verdict '{}'", one.id),
+        _ => "verdict".to_owned(),
+    };
+    let result = match pool {
+        Pool::Sqlite(pool) => insert_sqlite(pool, rows).await,
+        Pool::Postgres(pool) => insert_postgres(pool, rows).await,
+    };
+    result.map_err(|e| classify(e, what(), "tenant"))
+}
+
+async fn insert_sqlite(pool: &sqlx::SqlitePool, rows: &[&VerdictRow]) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut qb = QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO verdicts (tenant_id, id, created_at, content_type, suggestion, \
+         content_sha256, pdq, client_id, policy, verdict) ",
+    );
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(r.tenant)
+            .push_bind(r.id.as_str())
+            .push_bind(r.created_at)
+            .push_bind(r.content_type.as_str())
+            .push_bind(r.suggestion.as_str())
+            .push_bind(r.content_sha256.as_str())
+            .push_bind(r.pdq.as_deref())
+            .push_bind(r.client_id.as_deref())
+            .push_bind(r.policy.as_str())
+            .push_bind(r.json.as_str());
+    });
+    // Batch sizes vary, so caching each statement shape would only churn the cache.
+    qb.build().persistent(false).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
+async fn insert_postgres(pool: &sqlx::PgPool, rows: &[&VerdictRow]) -> Result<(), sqlx::Error> {
+    fn col<T>(rows: &[&VerdictRow], f: impl Fn(&VerdictRow) -> T) -> Vec<T> {
+        rows.iter().map(|r| f(r)).collect()
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO verdicts (tenant_id, id, created_at, content_type, suggestion, \
+         content_sha256, pdq, client_id, policy, verdict) \
+         SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::text[], $5::text[], \
+         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])",
+    )
+    .bind(col(rows, |r| r.tenant))
+    .bind(col(rows, |r| r.id.clone()))
+    .bind(col(rows, |r| r.created_at))
+    .bind(col(rows, |r| r.content_type.clone()))
+    .bind(col(rows, |r| r.suggestion.clone()))
+    .bind(col(rows, |r| r.content_sha256.clone()))
+    .bind(col(rows, |r| r.pdq.clone()))
+    .bind(col(rows, |r| r.client_id.clone()))
+    .bind(col(rows, |r| r.policy.clone()))
+    .bind(col(rows, |r| r.json.clone()))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}

@@ -1,0 +1,802 @@
+//! The store's behaviour, written once and run against both backends: every test below runs as
+//! `sqlite::<name>` on a temporary file and as `postgres::<name>` in a fresh schema of the
+//! server at `DATABASE_URL` (which must be set and reachable: the PostgreSQL half fails, never
+//! skips).
+
+use std::sync::Arc;
+
+use rampart_store::{
+    BackendKind, HashKind, NewBankEntry, NewLibrary, Role, Store, StoreError, TenantId,
+};
+use rampart_types::{
+    ByteSpan, ContentRef, ContentType, ErrorCode, Evidence, EvidenceKind, Label, LabelVerdict,
+    Suggestion, Verdict,
+};
+use sha2::{Digest, Sha256};
+use sqlx::Connection;
+
+/// A store on a throw-away database, and the means to reopen and inspect it.
+struct TestDb {
+    url: String,
+    store: Arc<dyn Store>,
+    place: Place,
+}
+
+enum Place {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, schema: String },
+}
+
+impl TestDb {
+    async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("rampart.db").display());
+        let store = rampart_store::open(&url).await.unwrap();
+        assert_eq!(store.backend(), BackendKind::Sqlite);
+        TestDb {
+            url,
+            store,
+            place: Place::Sqlite(dir),
+        }
+    }
+
+    async fn postgres() -> TestDb {
+        let admin_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+            panic!(
+                "DATABASE_URL is not set: the PostgreSQL half of the store suite needs a server, \
+                 e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+            )
+        });
+        let schema = format!("t_{}", ulid::Ulid::new().to_string().to_lowercase());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL at DATABASE_URL={admin_url} is unreachable: {e}")
+            });
+        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        let store = rampart_store::open(&url).await.unwrap();
+        assert_eq!(store.backend(), BackendKind::Postgres);
+        TestDb {
+            url,
+            store,
+            place: Place::Postgres { admin_url, schema },
+        }
+    }
+
+    /// A second store on the same database (as after a restart).
+    async fn reopen(&self) -> Arc<dyn Store> {
+        rampart_store::open(&self.url).await.unwrap()
+    }
+
+    /// Every verdict row as one string per row, every column included.
+    async fn raw_verdict_rows(&self) -> Vec<String> {
+        let sql = "SELECT tenant_id || '|' || id || '|' || created_at || '|' || content_type \
+                   || '|' || suggestion || '|' || content_sha256 || '|' || COALESCE(pdq, '') \
+                   || '|' || COALESCE(client_id, '') || '|' || policy || '|' || verdict \
+                   FROM verdicts";
+        match &self.place {
+            Place::Sqlite(_) => {
+                let path = self.url.trim_start_matches("sqlite://");
+                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sql).fetch_all(&mut c).await.unwrap()
+            }
+            Place::Postgres { .. } => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_all(&mut c).await.unwrap()
+            }
+        }
+    }
+
+    /// Every byte the database keeps on disk (SQLite only: the file and its WAL).
+    fn sqlite_bytes(&self) -> Option<Vec<u8>> {
+        let Place::Sqlite(dir) = &self.place else {
+            return None;
+        };
+        let mut bytes = Vec::new();
+        for name in ["rampart.db", "rampart.db-wal"] {
+            bytes.extend(std::fs::read(dir.path().join(name)).unwrap_or_default());
+        }
+        Some(bytes)
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        if let Place::Postgres { admin_url, schema } = &self.place {
+            let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
+            sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Runs each named test against SQLite and PostgreSQL.
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let db = super::TestDb::sqlite().await;
+                    super::$test(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let db = super::TestDb::postgres().await;
+                    super::$test(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    tenants_have_unique_names,
+    a_key_authenticates_until_revoked_and_its_secret_is_not_kept,
+    a_tenant_sees_none_of_another_tenants_objects,
+    policy_changes_make_new_versions_and_old_ones_stay_readable,
+    every_policy_library_and_bank_change_bumps_the_revision,
+    library_import_is_all_or_nothing,
+    bank_import_is_all_or_nothing_across_chunks,
+    a_verdict_round_trips_without_the_content,
+    verdicts_that_could_carry_content_are_refused,
+    concurrent_verdicts_are_all_acknowledged_and_stored,
+    a_bad_verdict_fails_alone_in_its_batch,
+    verdicts_page_in_id_order,
+    data_survives_reopening,
+    the_integrity_check_passes,
+);
+
+// ---------- helpers ----------
+
+fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// A verdict about `text` as the text pipeline would make it: a profanity hit with its snippet.
+fn verdict_for(text: &str, matched: &str) -> Verdict {
+    let start = text.find(matched).expect("the match is in the text");
+    let mut evidence = Evidence::new(EvidenceKind::Term)
+        .with_span(text, ByteSpan::new(start, start + matched.len()));
+    evidence.library = Some("builtin:profanity-en".into());
+    evidence.term = Some(matched.into());
+    Verdict {
+        id: ulid::Ulid::new().to_string(),
+        content_type: ContentType::Text,
+        content_ref: ContentRef {
+            sha256: sha256_hex(text),
+            pdq: None,
+            client_id: Some("post-17".into()),
+        },
+        suggestion: Suggestion::Block,
+        labels: vec![LabelVerdict {
+            label: Label::Profanity,
+            score: 0.93,
+            suggestion: Suggestion::Block,
+            evidence: vec![evidence],
+        }],
+        policy: "default@1".into(),
+        models: vec![],
+        elapsed_ms: 0.4,
+    }
+}
+
+fn plain_verdict(n: usize) -> Verdict {
+    verdict_for(&format!("message number {n} says damn"), "damn")
+}
+
+fn entry(hash_byte: u8) -> NewBankEntry {
+    NewBankEntry {
+        id: None,
+        kind: HashKind::Pdq,
+        hash: format!("{hash_byte:02x}").repeat(32),
+        quality: Some(90),
+        note: Some("case 1".into()),
+    }
+}
+
+fn library(name: &str, terms: &[&str]) -> NewLibrary {
+    NewLibrary {
+        name: name.into(),
+        kind: "block".into(),
+        label: "custom:scams".into(),
+        severity: "strong".into(),
+        terms: terms.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    match result {
+        Err(e) => assert_eq!(e.code(), ErrorCode::NotFound, "{what}: {e}"),
+        Ok(v) => panic!("{what}: expected not_found, got {v:?}"),
+    }
+}
+
+// ---------- the specification ----------
+
+async fn tenants_have_unique_names(db: &TestDb) {
+    let s = &db.store;
+    let a = s.create_tenant("acme").await.unwrap();
+    assert_eq!(s.tenant(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(s.tenant_by_name("acme").await.unwrap(), Some(a.clone()));
+    assert_eq!(s.tenant_by_name("nobody").await.unwrap(), None);
+    assert_eq!(s.tenant(TenantId(a.id.0 + 1000)).await.unwrap(), None);
+    let again = s.create_tenant("acme").await.unwrap_err();
+    assert_eq!(again.code(), ErrorCode::Conflict, "{again}");
+    let bad = s.create_tenant("no spaces").await.unwrap_err();
+    assert_eq!(bad.code(), ErrorCode::InvalidRequest, "{bad}");
+}
+
+async fn a_key_authenticates_until_revoked_and_its_secret_is_not_kept(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap();
+    let created = s
+        .create_key(t.id, Role::Moderator, "review desk")
+        .await
+        .unwrap();
+    assert!(
+        created.plaintext.starts_with("rk_"),
+        "{}",
+        created.plaintext
+    );
+
+    let who = s.authenticate(&created.plaintext).await.unwrap().unwrap();
+    assert_eq!((who.tenant, who.role), (t.id, Role::Moderator));
+    assert_eq!(who.key_id, created.key.id);
+
+    // A wrong secret for a real id, garbage, and an empty header all fail.
+    let (prefix, secret) = created.plaintext.rsplit_once('_').unwrap();
+    let flipped = if secret.starts_with('0') { "1" } else { "0" };
+    let wrong = format!("{prefix}_{flipped}{}", &secret[1..]);
+    for presented in [wrong.as_str(), "rk_nothing", "", "Bearer x"] {
+        assert_eq!(
+            s.authenticate(presented).await.unwrap(),
+            None,
+            "{presented}"
+        );
+    }
+
+    // Listing shows the key without anything secret.
+    let keys = s.list_keys(t.id).await.unwrap();
+    assert_eq!(keys, vec![created.key.clone()]);
+    assert!(!serde_json::to_string(&keys).unwrap().contains(secret));
+
+    s.revoke_key(t.id, &created.key.id).await.unwrap();
+    s.revoke_key(t.id, &created.key.id).await.unwrap(); // idempotent
+    assert_eq!(s.authenticate(&created.plaintext).await.unwrap(), None);
+    assert!(s.list_keys(t.id).await.unwrap()[0].revoked_at.is_some());
+    assert_not_found(s.revoke_key(t.id, "0000000000000000").await, "unknown key");
+}
+
+async fn a_tenant_sees_none_of_another_tenants_objects(db: &TestDb) {
+    let s = &db.store;
+    let a = s.create_tenant("tenant-a").await.unwrap();
+    let b = s.create_tenant("tenant-b").await.unwrap();
+
+    // Tenant B owns one of everything.
+    let b_key = s.create_key(b.id, Role::Admin, "b admin").await.unwrap();
+    s.put_policy(b.id, "forum", "name = \"forum\"\nversion = 1\n")
+        .await
+        .unwrap();
+    s.create_library(b.id, &library("scams", &["crypto doubler"]))
+        .await
+        .unwrap();
+    s.create_bank(b.id, "known", &serde_json::json!({"kind": "pdq"}))
+        .await
+        .unwrap();
+    let b_entry = s
+        .add_bank_entries(b.id, "known", &[entry(1)])
+        .await
+        .unwrap();
+    let b_verdict = plain_verdict(1);
+    s.record_verdict(b.id, &b_verdict).await.unwrap();
+
+    // A key of tenant A speaks for A only.
+    let a_key = s.create_key(a.id, Role::Admin, "a admin").await.unwrap();
+    let me = s
+        .authenticate(&a_key.plaintext)
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant;
+    assert_eq!(me, a.id);
+    let a_revision = s.revision(me).await.unwrap();
+
+    // Reads: nothing of B is visible to A.
+    assert_eq!(s.list_keys(me).await.unwrap(), vec![a_key.key.clone()]);
+    assert_eq!(s.get_policy(me, "forum", None).await.unwrap(), None);
+    assert_eq!(s.get_policy(me, "forum", Some(1)).await.unwrap(), None);
+    assert!(s.policy_versions(me, "forum").await.unwrap().is_empty());
+    assert!(s.list_policies(me).await.unwrap().is_empty());
+    assert_eq!(s.get_library(me, "scams").await.unwrap(), None);
+    assert!(s.list_libraries(me).await.unwrap().is_empty());
+    assert_eq!(s.get_bank(me, "known").await.unwrap(), None);
+    assert!(s.list_banks(me).await.unwrap().is_empty());
+    assert_not_found(s.list_bank_entries(me, "known").await, "bank entries");
+    assert_eq!(s.get_verdict(me, &b_verdict.id).await.unwrap(), None);
+    assert!(s.list_verdicts(me, 100, None).await.unwrap().is_empty());
+
+    // Writes: every change aimed at B's objects is not_found and changes nothing.
+    assert_not_found(s.revoke_key(me, &b_key.key.id).await, "revoke");
+    assert_not_found(s.add_terms(me, "scams", &["x".into()]).await, "add terms");
+    assert_not_found(
+        s.remove_terms(me, "scams", &["crypto doubler".into()])
+            .await,
+        "remove terms",
+    );
+    assert_not_found(s.delete_library(me, "scams").await, "delete library");
+    assert_not_found(
+        s.add_bank_entries(me, "known", &[entry(2)]).await,
+        "add entries",
+    );
+    let ids = vec![b_entry[0].id.clone()];
+    assert_not_found(
+        s.remove_bank_entries(me, "known", &ids).await,
+        "remove entries",
+    );
+    assert_not_found(s.delete_bank(me, "known").await, "delete bank");
+    assert_eq!(s.revision(me).await.unwrap(), a_revision);
+
+    // B's objects are untouched.
+    assert!(s.authenticate(&b_key.plaintext).await.unwrap().is_some());
+    assert_eq!(
+        s.get_library(b.id, "scams").await.unwrap().unwrap().terms,
+        ["crypto doubler"]
+    );
+    assert_eq!(s.list_bank_entries(b.id, "known").await.unwrap().len(), 1);
+    assert_eq!(
+        s.get_verdict(b.id, &b_verdict.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verdict,
+        b_verdict
+    );
+
+    // The same names are free for A: objects are per tenant.
+    assert_eq!(
+        s.put_policy(me, "forum", "name = \"forum\"\nversion = 1\n")
+            .await
+            .unwrap(),
+        1
+    );
+    s.create_library(me, &library("scams", &[])).await.unwrap();
+    s.create_bank(me, "known", &serde_json::json!({}))
+        .await
+        .unwrap();
+}
+
+async fn policy_changes_make_new_versions_and_old_ones_stay_readable(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let sources: Vec<String> = (1..=3)
+        .map(|v| format!("name = \"forum\"\nversion = {v}\n\n[labels.profanity]\nreview = 0.{v}\nblock = 0.9\n"))
+        .collect();
+    for (i, toml) in sources.iter().enumerate() {
+        assert_eq!(s.put_policy(t, "forum", toml).await.unwrap(), i as u32 + 1);
+    }
+    let latest = s.get_policy(t, "forum", None).await.unwrap().unwrap();
+    assert_eq!(
+        (latest.version, latest.toml.as_str()),
+        (3, sources[2].as_str())
+    );
+    let first = s.get_policy(t, "forum", Some(1)).await.unwrap().unwrap();
+    assert_eq!(first.toml, sources[0]);
+    // What is stored is what policies parse from.
+    assert!(rampart_policy::Policy::from_toml(&first.toml).is_ok());
+    assert_eq!(s.get_policy(t, "forum", Some(4)).await.unwrap(), None);
+    let versions: Vec<u32> = s
+        .policy_versions(t, "forum")
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.version)
+        .collect();
+    assert_eq!(versions, [1, 2, 3]);
+
+    assert_eq!(
+        s.put_policy(t, "kids", "name = \"kids\"\nversion = 1\n")
+            .await
+            .unwrap(),
+        1
+    );
+    let latest: Vec<(String, u32)> = s
+        .list_policies(t)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.name, p.version))
+        .collect();
+    assert_eq!(latest, [("forum".to_owned(), 3), ("kids".to_owned(), 1)]);
+    assert_not_found(
+        s.put_policy(TenantId(999_999), "x", "").await,
+        "unknown tenant",
+    );
+}
+
+async fn every_policy_library_and_bank_change_bumps_the_revision(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let mut seen = s.revision(t).await.unwrap();
+    assert_eq!(seen, 0);
+    let mut changed = |now: u64, what: &str| {
+        assert!(
+            now > seen,
+            "{what} did not bump the revision ({seen} -> {now})"
+        );
+        seen = now;
+    };
+    s.put_policy(t, "p", "name = \"p\"\nversion = 1\n")
+        .await
+        .unwrap();
+    changed(s.revision(t).await.unwrap(), "put_policy");
+    s.create_library(t, &library("l", &["a"])).await.unwrap();
+    changed(s.revision(t).await.unwrap(), "create_library");
+    s.add_terms(t, "l", &["b".into()]).await.unwrap();
+    changed(s.revision(t).await.unwrap(), "add_terms");
+    s.remove_terms(t, "l", &["a".into()]).await.unwrap();
+    changed(s.revision(t).await.unwrap(), "remove_terms");
+    s.delete_library(t, "l").await.unwrap();
+    changed(s.revision(t).await.unwrap(), "delete_library");
+    s.create_bank(t, "b", &serde_json::json!({})).await.unwrap();
+    changed(s.revision(t).await.unwrap(), "create_bank");
+    let added = s.add_bank_entries(t, "b", &[entry(3)]).await.unwrap();
+    changed(s.revision(t).await.unwrap(), "add_bank_entries");
+    s.remove_bank_entries(t, "b", &[added[0].id.clone()])
+        .await
+        .unwrap();
+    changed(s.revision(t).await.unwrap(), "remove_bank_entries");
+    s.delete_bank(t, "b").await.unwrap();
+    changed(s.revision(t).await.unwrap(), "delete_bank");
+
+    // Failed changes leave it alone; verdicts and keys are not configuration.
+    let before = s.revision(t).await.unwrap();
+    assert!(s.add_terms(t, "gone", &["x".into()]).await.is_err());
+    assert!(s
+        .create_library(t, &library("bad", &["   "]))
+        .await
+        .is_err());
+    s.record_verdict(t, &plain_verdict(1)).await.unwrap();
+    s.create_key(t, Role::Submitter, "k").await.unwrap();
+    assert_eq!(s.revision(t).await.unwrap(), before);
+    assert_not_found(s.revision(TenantId(999_999)).await, "unknown tenant");
+}
+
+async fn library_import_is_all_or_nothing(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let lib = s
+        .create_library(
+            t,
+            &library("scams", &["wire me", "crypto doubler", "wire me"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(lib.terms, ["crypto doubler", "wire me"]);
+    let again = s
+        .create_library(t, &library("scams", &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), ErrorCode::Conflict);
+
+    // Duplicates are skipped and counted out.
+    let added = s
+        .add_terms(
+            t,
+            "scams",
+            &[
+                "wire me".into(),
+                "re:gift ?card".into(),
+                "send btc\tillicit".into(),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(added, 2);
+
+    // One bad line (here the 1,500th) and nothing of the import is stored.
+    let mut import: Vec<String> = (0..2000).map(|i| format!("term {i}")).collect();
+    import[1499] = "two\nlines".into();
+    let err = s.add_terms(t, "scams", &import).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidRequest, "{err}");
+    assert_eq!(
+        s.get_library(t, "scams")
+            .await
+            .unwrap()
+            .unwrap()
+            .terms
+            .len(),
+        4
+    );
+
+    // A good large import lands whole.
+    import[1499] = "term 1499".into();
+    assert_eq!(s.add_terms(t, "scams", &import).await.unwrap(), 2000);
+    let listed = s.list_libraries(t).await.unwrap();
+    assert_eq!(
+        (listed[0].name.as_str(), listed[0].term_count),
+        ("scams", 2004)
+    );
+    assert_eq!(
+        s.remove_terms(t, "scams", &["wire me".into(), "absent".into()])
+            .await
+            .unwrap(),
+        1
+    );
+    s.delete_library(t, "scams").await.unwrap();
+    assert_eq!(s.get_library(t, "scams").await.unwrap(), None);
+}
+
+async fn bank_import_is_all_or_nothing_across_chunks(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let config = serde_json::json!({"name": "known", "label": "sexual_minors", "kind": "pdq", "threshold": 31});
+    let bank = s.create_bank(t, "known", &config).await.unwrap();
+    assert_eq!(bank.config, config);
+    assert_eq!(
+        s.create_bank(t, "known", &config).await.unwrap_err().code(),
+        ErrorCode::Conflict
+    );
+    assert_eq!(
+        s.create_bank(t, "x", &serde_json::json!([1]))
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidRequest
+    );
+    let first = s
+        .add_bank_entries(
+            t,
+            "known",
+            &[NewBankEntry {
+                id: Some("case-1".into()),
+                ..entry(0xAB)
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first[0].hash, "ab".repeat(32));
+
+    // 1,200 entries whose 1,101st repeats an id already in the bank: the database refuses it
+    // after two chunks were inserted, and the transaction takes them back.
+    let mut import: Vec<NewBankEntry> = (0..1200)
+        .map(|i| NewBankEntry {
+            id: Some(format!("e{i}")),
+            ..entry((i % 250) as u8)
+        })
+        .collect();
+    import[1100].id = Some("case-1".into());
+    let err = s.add_bank_entries(t, "known", &import).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Conflict, "{err}");
+    assert_eq!(s.list_bank_entries(t, "known").await.unwrap().len(), 1);
+
+    // A malformed hash is refused before anything is written.
+    import[1100].id = None;
+    import[5].hash = "not hex".into();
+    let err = s.add_bank_entries(t, "known", &import).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidRequest, "{err}");
+    assert_eq!(
+        s.get_bank(t, "known").await.unwrap().unwrap().entry_count,
+        1
+    );
+
+    import[5].hash = "AA".repeat(32);
+    assert_eq!(
+        s.add_bank_entries(t, "known", &import).await.unwrap().len(),
+        1200
+    );
+    let entries = s.list_bank_entries(t, "known").await.unwrap();
+    assert_eq!(entries.len(), 1201);
+    assert!(
+        entries.iter().any(|e| e.hash == "aa".repeat(32)),
+        "hashes are lowercased"
+    );
+    assert_eq!(s.list_banks(t).await.unwrap()[0].entry_count, 1201);
+    let removed = s
+        .remove_bank_entries(t, "known", &["case-1".into(), "e0".into(), "nope".into()])
+        .await
+        .unwrap();
+    assert_eq!(removed, 2);
+    s.delete_bank(t, "known").await.unwrap();
+    assert_eq!(s.get_bank(t, "known").await.unwrap(), None);
+}
+
+async fn a_verdict_round_trips_without_the_content(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let text = "Meet me behind the old mill at midnight, you absolute fuckwit, bring the money";
+    let verdict = verdict_for(text, "fuckwit");
+    s.record_verdict(t, &verdict).await.unwrap();
+
+    let stored = s.get_verdict(t, &verdict.id).await.unwrap().unwrap();
+    assert_eq!(stored.verdict, verdict);
+    assert!(stored.recorded_at > 0);
+
+    let rows = db.raw_verdict_rows().await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].contains("fuckwit"), "the evidence snippet is kept");
+    assert!(
+        rows[0].contains(&sha256_hex(text)),
+        "the content hash is kept"
+    );
+    for fragment in [text, "behind the old mill", "bring the money"] {
+        assert!(
+            !rows[0].contains(fragment),
+            "the store keeps content: {fragment:?}"
+        );
+    }
+    if let Some(bytes) = db.sqlite_bytes() {
+        let needle = "behind the old mill".as_bytes();
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "content is on disk"
+        );
+    }
+}
+
+async fn verdicts_that_could_carry_content_are_refused(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let mut long = plain_verdict(1);
+    long.labels[0].evidence[0].matched = Some("x".repeat(65));
+    let err = s.record_verdict(t, &long).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidRequest, "{err}");
+
+    let mut nested = plain_verdict(2);
+    let mut inner = Evidence::new(EvidenceKind::Term);
+    inner.matched = Some("y".repeat(200));
+    nested.labels[0].evidence[0].evidence.push(inner);
+    assert!(s.record_verdict(t, &nested).await.is_err());
+
+    let mut not_a_hash = plain_verdict(3);
+    not_a_hash.content_ref.sha256 = "the text itself".into();
+    assert!(s.record_verdict(t, &not_a_hash).await.is_err());
+    assert!(s.list_verdicts(t, 10, None).await.unwrap().is_empty());
+
+    assert_not_found(
+        s.record_verdict(TenantId(999_999), &plain_verdict(4)).await,
+        "tenant",
+    );
+}
+
+async fn concurrent_verdicts_are_all_acknowledged_and_stored(db: &TestDb) {
+    let t = db.store.create_tenant("acme").await.unwrap().id;
+    let tasks: Vec<_> = (0..64)
+        .map(|n| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                let v = plain_verdict(n);
+                store.record_verdict(t, &v).await.map(|()| v.id)
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.push(task.await.unwrap().unwrap());
+    }
+    acknowledged.sort();
+    let stored: Vec<String> = db
+        .store
+        .list_verdicts(t, 1000, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.verdict.id)
+        .collect();
+    assert_eq!(stored, acknowledged);
+}
+
+async fn a_bad_verdict_fails_alone_in_its_batch(db: &TestDb) {
+    let t = db.store.create_tenant("acme").await.unwrap().id;
+    let first = plain_verdict(0);
+    db.store.record_verdict(t, &first).await.unwrap();
+    // Sent together so they share batches; one repeats an id already stored.
+    let batch: Vec<Verdict> = (1..32).map(plain_verdict).chain([first.clone()]).collect();
+    let tasks: Vec<_> = batch
+        .into_iter()
+        .map(|v| {
+            let store = db.store.clone();
+            tokio::spawn(async move { store.record_verdict(t, &v).await })
+        })
+        .collect();
+    let mut conflicts = 0;
+    for task in tasks {
+        if let Err(e) = task.await.unwrap() {
+            assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+            conflicts += 1;
+        }
+    }
+    assert_eq!(conflicts, 1);
+    assert_eq!(
+        db.store.list_verdicts(t, 1000, None).await.unwrap().len(),
+        32
+    );
+}
+
+async fn verdicts_page_in_id_order(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let mut ids = Vec::new();
+    for n in 0..25 {
+        let v = plain_verdict(n);
+        s.record_verdict(t, &v).await.unwrap();
+        ids.push(v.id);
+    }
+    ids.sort();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list_verdicts(t, 10, after.as_deref()).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|v| v.verdict.id.clone());
+        seen.extend(page.into_iter().map(|v| v.verdict.id));
+    }
+    assert_eq!(seen, ids);
+    assert_eq!(
+        s.list_verdicts(t, 0, None).await.unwrap().len(),
+        1,
+        "limit is at least 1"
+    );
+}
+
+async fn data_survives_reopening(db: &TestDb) {
+    let t = db.store.create_tenant("acme").await.unwrap().id;
+    let key = db
+        .store
+        .create_key(t, Role::Auditor, "audit")
+        .await
+        .unwrap();
+    db.store
+        .put_policy(t, "forum", "name = \"forum\"\nversion = 1\n")
+        .await
+        .unwrap();
+    let v = plain_verdict(7);
+    db.store.record_verdict(t, &v).await.unwrap();
+    let revision = db.store.revision(t).await.unwrap();
+    db.store.close().await;
+
+    let store = db.reopen().await;
+    assert_eq!(store.tenant_by_name("acme").await.unwrap().unwrap().id, t);
+    let who = store.authenticate(&key.plaintext).await.unwrap().unwrap();
+    assert_eq!((who.tenant, who.role), (t, Role::Auditor));
+    assert_eq!(
+        store
+            .get_policy(t, "forum", None)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+    assert_eq!(
+        store.get_verdict(t, &v.id).await.unwrap().unwrap().verdict,
+        v
+    );
+    assert_eq!(store.revision(t).await.unwrap(), revision);
+    // Opening again runs no migration twice.
+    store.integrity_check().await.unwrap();
+    store.close().await;
+}
+
+async fn the_integrity_check_passes(db: &TestDb) {
+    let t = db.store.create_tenant("acme").await.unwrap().id;
+    db.store.record_verdict(t, &plain_verdict(1)).await.unwrap();
+    db.store.integrity_check().await.unwrap();
+}
