@@ -15,6 +15,7 @@ mod eval_image;
 mod image_cmd;
 mod library_cmd;
 mod scan;
+mod serve_cmd;
 
 /// Rampart: a self-hostable content-moderation engine.
 #[derive(Parser)]
@@ -58,6 +59,13 @@ enum Command {
     Eval {
         #[command(subcommand)]
         what: EvalWhat,
+    },
+    /// Run the HTTP API (DESIGN.md §5).
+    Serve(serve_cmd::ServeArgs),
+    /// Manage API keys in the store.
+    Keys {
+        #[command(subcommand)]
+        action: serve_cmd::KeysAction,
     },
 }
 
@@ -118,6 +126,8 @@ fn main() -> ExitCode {
         Command::Eval {
             what: EvalWhat::Image(args),
         } => eval_image::eval_image(&cli.data, args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve_cmd::serve(&cli.data, args).map(|()| ExitCode::SUCCESS),
+        Command::Keys { action } => serve_cmd::keys(&cli.data, action).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
