@@ -77,16 +77,7 @@ pub fn scan_image(data: &Path, args: ImageArgs) -> Result<ExitCode> {
         eprintln!("rampart: {failures} file(s) could not be moderated (see the error lines in the output)");
         return Ok(ExitCode::from(2));
     }
-    let failed = match args.fail_on {
-        Some(FailOn::Review) => worst >= Suggestion::Review,
-        Some(FailOn::Block) => worst >= Suggestion::Block,
-        None => false,
-    };
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(crate::exit_for(worst, args.fail_on))
 }
 
 /// Reads a file, refusing it before reading when it is larger than `max` bytes.

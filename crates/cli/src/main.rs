@@ -94,6 +94,21 @@ pub enum FailOn {
     Block,
 }
 
+/// Exit 1 when the worst verdict reaches `--fail-on`, else 0.
+pub fn exit_for(worst: rampart_types::Suggestion, fail_on: Option<FailOn>) -> ExitCode {
+    use rampart_types::Suggestion;
+    let failed = match fail_on {
+        Some(FailOn::Review) => worst >= Suggestion::Review,
+        Some(FailOn::Block) => worst >= Suggestion::Block,
+        None => false,
+    };
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// An error that maps to exit code 2 with a one-line reason.
 #[derive(Debug)]
 pub struct InputError(pub String);

@@ -120,16 +120,7 @@ pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
         eprintln!("rampart: {input_errors} input line(s) were refused (see the error lines in the output)");
         return Ok(ExitCode::from(2));
     }
-    let failed = match args.fail_on {
-        Some(FailOn::Review) => worst >= Suggestion::Review,
-        Some(FailOn::Block) => worst >= Suggestion::Block,
-        None => false,
-    };
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(crate::exit_for(worst, args.fail_on))
 }
 
 /// UTF-8 text from bytes; invalid UTF-8 is refused with its byte offset unless `lossy`.

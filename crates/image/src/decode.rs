@@ -133,19 +133,23 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, ImageError> {
 /// one is caught here and reported as [`ImageError::Decode`], so one bad upload never takes
 /// the process down.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImageError> {
-    match std::panic::catch_unwind(|| decode_unguarded(bytes, limits)) {
-        Ok(result) => result,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(ImageError::Decode(format!(
-                "the decoder failed on this file ({message})"
-            )))
-        }
-    }
+    guarded(|| decode_unguarded(bytes, limits))
+}
+
+/// Runs a decoder, turning a panic inside it into [`ImageError::Decode`].
+pub(crate) fn guarded<T>(
+    decoder: impl FnOnce() -> Result<T, ImageError> + std::panic::UnwindSafe,
+) -> Result<T, ImageError> {
+    std::panic::catch_unwind(decoder).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(ImageError::Decode(format!(
+            "the decoder failed on this file ({message})"
+        )))
+    })
 }
 
 /// Images with more pixels than this take the sampled JPEG path in [`decode_for_pdq`]; below

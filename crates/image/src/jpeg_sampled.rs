@@ -47,19 +47,7 @@ pub fn decode_jpeg_sampled(
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<Option<DecodedImage>, ImageError> {
-    match std::panic::catch_unwind(|| sampled_unguarded(bytes, limits)) {
-        Ok(result) => result,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(ImageError::Decode(format!(
-                "the decoder failed on this file ({message})"
-            )))
-        }
-    }
+    crate::decode::guarded(|| sampled_unguarded(bytes, limits))
 }
 
 fn sampled_unguarded(bytes: &[u8], limits: &Limits) -> Result<Option<DecodedImage>, ImageError> {
