@@ -239,41 +239,7 @@ fn bench_rampart(
 
 /// The Python of the venv with faiss and numpy, set up if missing.
 fn faiss_python() -> Result<PathBuf> {
-    let home = std::env::var_os("HOME").context("HOME is not set")?;
-    let venv = PathBuf::from(home).join(".cache/rampart/venv");
-    let python = venv.join("bin/python");
-    let works = |p: &Path| {
-        Command::new(p)
-            .args(["-c", "import faiss, numpy"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if python.exists() && works(&python) {
-        return Ok(python);
-    }
-    if !python.exists() {
-        eprintln!("creating {}", venv.display());
-        let st = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .context("running python3 -m venv")?;
-        if !st.success() {
-            bail!("python3 -m venv {} failed", venv.display());
-        }
-    }
-    eprintln!(
-        "installing faiss-cpu==1.15.1 and numpy into {}",
-        venv.display()
-    );
-    let st = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "faiss-cpu==1.15.1", "numpy"])
-        .status()
-        .context("running pip")?;
-    if !st.success() || !works(&python) {
-        bail!("could not install faiss-cpu into {}", venv.display());
-    }
-    Ok(python)
+    crate::venv::python_with("faiss, numpy", &["faiss-cpu==1.15.1", "numpy"])
 }
 
 /// `xtask/bench/faiss_index.py`, found from this crate's directory upwards.

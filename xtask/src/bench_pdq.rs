@@ -363,41 +363,10 @@ fn find_rampart_bin() -> Option<PathBuf> {
 
 /// The Python of the venv with pdqhash, Pillow and numpy, set up if missing.
 fn pdqhash_python() -> Result<PathBuf> {
-    let home = std::env::var_os("HOME").context("HOME is not set")?;
-    let venv = PathBuf::from(home).join(".cache/rampart/venv");
-    let python = venv.join("bin/python");
-    let works = |p: &Path| {
-        Command::new(p)
-            .args(["-c", "import pdqhash, PIL, numpy"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if python.exists() && works(&python) {
-        return Ok(python);
-    }
-    if !python.exists() {
-        eprintln!("creating {}", venv.display());
-        let st = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .context("running python3 -m venv")?;
-        if !st.success() {
-            bail!("python3 -m venv {} failed", venv.display());
-        }
-    }
-    eprintln!(
-        "installing pdqhash==0.2.8, pillow and numpy into {}",
-        venv.display()
-    );
-    let st = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "pdqhash==0.2.8", "pillow", "numpy"])
-        .status()
-        .context("running pip")?;
-    if !st.success() || !works(&python) {
-        bail!("could not install pdqhash into {}", venv.display());
-    }
-    Ok(python)
+    crate::venv::python_with(
+        "pdqhash, PIL, numpy",
+        &["pdqhash==0.2.8", "pillow", "numpy"],
+    )
 }
 
 /// `xtask/bench/pdqhash_bench.py`, found from this crate's directory upwards.

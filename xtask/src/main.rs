@@ -13,6 +13,7 @@ mod bench_index;
 mod bench_pdq;
 mod seed;
 mod train;
+mod venv;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "Rampart project tasks")]
