@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use rampart_image::{content_hashes, decode_for_pdq, Limits};
-use rampart_moderate::{ImageModerator, TextModerator};
 use rampart_types::{ErrorCode, Suggestion};
 
 use crate::datadir::DataDir;
@@ -35,13 +34,7 @@ pub struct ImageArgs {
 pub fn scan_image(data: &Path, args: ImageArgs) -> Result<ExitCode> {
     let dir = DataDir::new(data);
     let policy = dir.policy(args.policy.as_deref())?;
-    let detectors = dir.image_detectors(policy.image.model, policy.image.ocr);
-    let moderator = ImageModerator {
-        text: TextModerator::new(dir.text_engine()?, policy),
-        banks: dir.banks()?,
-        detectors,
-        limits: Limits::default(),
-    };
+    let moderator = dir.image_moderator(policy)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut worst = Suggestion::Pass;

@@ -2,10 +2,13 @@
 //! libraries, text models, PII/ads, hash banks, the image model, QR codes, OCR — gathers their
 //! signals with evidence, and hands them to the policy, which alone decides.
 //!
-//! Not for: storage, HTTP, queues. The CLI and the server both call into this crate.
+//! Not for: storage, HTTP, queues. The CLI and the server both call into this crate; the only
+//! files it reads are a data dir's, through [`DataDir`].
 
+mod datadir;
 mod image;
 mod text;
 
+pub use datadir::{DataDir, LoadError};
 pub use image::{ImageDetectors, ImageModerator};
 pub use text::{scan_options, TextModerator};
