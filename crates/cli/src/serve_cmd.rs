@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -16,6 +17,28 @@ pub struct ServeArgs {
     /// Store URL (`sqlite://PATH` or `postgres://…`); default `sqlite://<data>/rampart.db`.
     #[arg(long, env = "RAMPART_STORE")]
     store: Option<String>,
+    /// Requests per second allowed per API key (0: no limit); over it, 429 with Retry-After.
+    #[arg(long, env = "RAMPART_RATE_LIMIT", default_value_t = 1000)]
+    rate_limit: u32,
+    /// Burst allowed above --rate-limit (default: twice the rate).
+    #[arg(long, env = "RAMPART_RATE_BURST")]
+    rate_burst: Option<u32>,
+    /// Requests in flight before new ones are shed with 503 and Retry-After.
+    #[arg(long, env = "RAMPART_MAX_IN_FLIGHT", default_value_t = 1024)]
+    max_in_flight: usize,
+    /// Seconds a request may take (body upload included) before it is answered 503.
+    #[arg(long, env = "RAMPART_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+    /// Seconds a client has to send a request's headers (slow-loris defence).
+    #[arg(long, env = "RAMPART_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Largest image body in MiB (raw, multipart or fetched by URL).
+    #[arg(long, env = "RAMPART_MAX_IMAGE_MB", default_value_t = 32)]
+    max_image_mb: usize,
+    /// An address or CIDR that image URLs may point at although it is private or loopback
+    /// (e.g. an internal media host); repeat or separate with commas.
+    #[arg(long, env = "RAMPART_FETCH_ALLOW", value_delimiter = ',')]
+    fetch_allow: Vec<String>,
 }
 
 /// `rampart keys …`.
@@ -46,11 +69,20 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 pub fn serve(data: &Path, args: ServeArgs) -> Result<()> {
-    let config = rampart_server::ServeConfig {
-        listen: args.listen,
-        data: PathBuf::from(data),
-        store: args.store,
-    };
+    if args.request_timeout == 0 || args.header_timeout == 0 || args.max_in_flight == 0 {
+        return Err(crate::InputError(
+            "--request-timeout, --header-timeout and --max-in-flight must be positive".into(),
+        )
+        .into());
+    }
+    let mut config = rampart_server::ServeConfig::new(args.listen, PathBuf::from(data), args.store);
+    config.rate_limit = args.rate_limit;
+    config.rate_burst = args.rate_burst.unwrap_or(args.rate_limit.saturating_mul(2));
+    config.max_in_flight = args.max_in_flight;
+    config.limits.request_timeout = Duration::from_secs(args.request_timeout);
+    config.header_timeout = Duration::from_secs(args.header_timeout);
+    config.limits.image_body = args.max_image_mb.saturating_mul(1 << 20).max(1);
+    config.fetch_allow = args.fetch_allow;
     runtime()?
         .block_on(rampart_server::serve(config))
         .context("serve")

@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rampart_hashbank::BankSet;
 use rampart_image::Limits;
@@ -164,8 +165,8 @@ impl DataDir {
         let detectors = self.image_detectors(policy.image.model, policy.image.ocr, note);
         Ok(ImageModerator {
             text: TextModerator::new(self.text_engine(note)?, policy),
-            banks: self.banks()?,
-            detectors,
+            banks: vec![Arc::new(self.banks()?)],
+            detectors: Arc::new(detectors),
             limits: Limits::default(),
         })
     }

@@ -2,6 +2,7 @@
 //! SHA-256), the image classifier, QR payloads and OCR text through the text engine; each
 //! finding becomes a signal whose evidence says where it came from.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use rampart_hashbank::{BankHit, BankSet};
@@ -54,10 +55,10 @@ impl ModerateError {
 pub struct ImageModerator {
     /// Moderates QR payloads and OCR text, and carries the policy.
     pub text: TextModerator,
-    /// The hash banks.
-    pub banks: BankSet,
-    /// The model and OCR engine, where installed.
-    pub detectors: ImageDetectors,
+    /// The hash banks, e.g. the data dir's and a tenant's; every set is matched.
+    pub banks: Vec<Arc<BankSet>>,
+    /// The model and OCR engine, where installed (shared by every moderator built on them).
+    pub detectors: Arc<ImageDetectors>,
     /// Decoding limits.
     pub limits: Limits,
 }
@@ -80,8 +81,8 @@ impl ImageModerator {
         if settings.banks {
             signals.extend(
                 self.banks
-                    .match_exact(&exact.md5, &exact.sha256)
-                    .into_iter()
+                    .iter()
+                    .flat_map(|banks| banks.match_exact(&exact.md5, &exact.sha256))
                     .filter_map(|hit| bank_signal(hit, EvidenceKind::ExactHash, None)),
             );
             signals.extend(self.bank_signals(&first.hashes, first.quality, None));
@@ -167,8 +168,8 @@ impl ImageModerator {
     ) -> Vec<Signal> {
         let overrides = &self.text.policy.image.bank_thresholds;
         self.banks
-            .match_pdq(hashes, quality)
-            .into_iter()
+            .iter()
+            .flat_map(|banks| banks.match_pdq(hashes, quality))
             .filter(|hit| {
                 overrides
                     .get(&hit.bank)

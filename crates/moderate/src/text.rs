@@ -1,5 +1,6 @@
 //! Text in, verdict out.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use rampart_contacts::ContactOptions;
@@ -8,10 +9,11 @@ use rampart_text::{ScanOptions, TextEngine};
 use rampart_types::{ContentRef, ContentType, Verdict};
 use sha2::{Digest, Sha256};
 
-/// Everything needed to turn a text into a verdict.
+/// Everything needed to turn a text into a verdict. Cloning shares the engine.
+#[derive(Clone)]
 pub struct TextModerator {
-    /// Term libraries, models and PII/ads detectors.
-    pub engine: TextEngine,
+    /// Term libraries, models and PII/ads detectors (shared by every moderator built on them).
+    pub engine: Arc<TextEngine>,
     /// The policy that decides.
     pub policy: Policy,
     /// The detector settings derived from the policy.
@@ -20,10 +22,10 @@ pub struct TextModerator {
 
 impl TextModerator {
     /// A moderator running `engine` under `policy`.
-    pub fn new(engine: TextEngine, policy: Policy) -> Self {
+    pub fn new(engine: impl Into<Arc<TextEngine>>, policy: Policy) -> Self {
         let options = scan_options(&policy);
         TextModerator {
-            engine,
+            engine: engine.into(),
             policy,
             options,
         }

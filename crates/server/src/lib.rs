@@ -1,27 +1,45 @@
 //! The Rampart HTTP API (DESIGN.md §5): `rampart serve`.
 //!
-//! Routes: `GET /healthz`, `GET /readyz`, `POST /v1/moderate/text`, `POST /v1/moderate/image`,
-//! `GET /v1/verdicts/{id}`. Every `/v1` route takes `Authorization: Bearer rk_…`; every error
-//! is `{"error": {"code", "message", "field"?}}` with the stable codes of
-//! [`rampart_types::ErrorCode`]. Every verdict is recorded in the store before its 200 is sent.
+//! Routes (see `GET /openapi.json`, generated from the handlers): moderation of text and
+//! images, verdicts, API keys, term libraries, hash banks, versioned policies, plus
+//! `/healthz`, `/readyz`, `/metrics`. Every `/v1` route takes `Authorization: Bearer rk_…`;
+//! every error is `{"error": {"code", "message", "field"?}}` with the stable codes of
+//! [`rampart_types::ErrorCode`]. Every verdict is committed to the store before its 200 is
+//! sent, and stored under data minimisation (hashes, verdict, evidence snippets; no content).
 //!
-//! The moderation state (text engine, policy, banks, image detectors) is loaded once at start
-//! from the data dir and shared behind an `Arc`; moderation runs on the blocking pool. Logs
-//! are JSON lines on stderr and never include submitted content.
+//! # Shape
+//!
+//! - [`engine`]: the data dir's shared detectors plus each tenant's stored libraries, banks and
+//!   policies, compiled once per store revision and dropped on every local write.
+//! - [`auth`]: bearer keys through a 1-second cache, per-key rate limits, roles.
+//! - `routes`: the handlers, the router and its layers, the OpenAPI document.
+//! - [`serve`]: the accept loop (hyper, HTTP/1.1) with a header-read timeout against slow
+//!   clients, a connection cap, load shedding and graceful shutdown.
+//!
+//! Logs are JSON lines on stderr, one per request with its request id, and never include
+//! submitted content, queries or headers.
 //!
 //! Not for: the command line (the `rampart` binary wraps [`serve`] and [`create_key`]).
 
-mod api;
-mod engine;
+pub mod auth;
+pub mod engine;
+pub mod error;
+mod metrics;
+mod routes;
+pub mod state;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use rampart_store::{Role, Store, StoreError};
 
-pub use api::router;
-pub use engine::load_moderator;
+pub use routes::{router, ApiDoc};
+pub use state::{AppState, Limits, Shared};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +50,9 @@ pub enum ServerError {
     /// A library, policy, bank or model in the data dir could not be loaded.
     #[error("loading the data dir: {0}")]
     Load(String),
+    /// A setting is unusable.
+    #[error("config: {0}")]
+    Config(String),
     /// Binding or serving failed.
     #[error("{context}: {source}")]
     Io {
@@ -50,6 +71,40 @@ pub struct ServeConfig {
     pub data: PathBuf,
     /// Store URL; `None` means `sqlite://<data>/rampart.db`.
     pub store: Option<String>,
+    /// Body sizes and the request timeout.
+    pub limits: Limits,
+    /// Requests per second per key (0: no limit) and the burst allowed above it.
+    pub rate_limit: u32,
+    pub rate_burst: u32,
+    /// Requests in flight over the whole server before new ones are shed with 503.
+    pub max_in_flight: usize,
+    /// Open connections before new ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// A client must send a request's headers within this time (slow-loris defence).
+    pub header_timeout: Duration,
+    /// Addresses image URLs may point at despite being private (e.g. an internal media host).
+    pub fetch_allow: Vec<String>,
+    /// How long in-flight requests get to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+impl ServeConfig {
+    /// Defaults for everything but where to listen and what to serve.
+    pub fn new(listen: SocketAddr, data: PathBuf, store: Option<String>) -> Self {
+        ServeConfig {
+            listen,
+            data,
+            store,
+            limits: Limits::default(),
+            rate_limit: 0,
+            rate_burst: 0,
+            max_in_flight: 1024,
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(10),
+            fetch_allow: Vec::new(),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
 }
 
 /// The store URL for a data dir and an optional explicit URL.
@@ -105,12 +160,57 @@ pub fn init_logging() {
         .json()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_current_span(false)
+        .with_current_span(true)
+        .with_span_list(false)
         .try_init();
 }
 
-/// Runs the server until SIGTERM or ctrl-c, then finishes in-flight requests and closes the
-/// store.
+/// Builds the shared state: store, engines, caches, limiter, fetcher, metrics.
+pub async fn build_state(
+    config: &ServeConfig,
+    store: Arc<dyn Store>,
+) -> Result<AppState, ServerError> {
+    let data = config.data.clone();
+    let engine_store = store.clone();
+    let engines = tokio::task::spawn_blocking(move || engine::Engines::load(&data, engine_store))
+        .await
+        .map_err(|e| ServerError::Load(format!("loader panicked: {e}")))??;
+    let allow = config
+        .fetch_allow
+        .iter()
+        .map(|a| parse_net(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let fetcher = rampart_fetch::Fetcher::new(rampart_fetch::FetchConfig {
+        max_bytes: config.limits.image_body as u64,
+        allow,
+        ..Default::default()
+    })
+    .map_err(|e| ServerError::Config(e.to_string()))?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Ok(Arc::new(Shared {
+        store,
+        engines: Arc::new(engines),
+        auth: auth::AuthCache::new(),
+        limiter: auth::RateLimiter::new(config.rate_limit, config.rate_burst),
+        fetcher,
+        metrics: metrics::install(),
+        limits: config.limits.clone(),
+        image_slots: tokio::sync::Semaphore::new(cores * 2),
+    }))
+}
+
+/// `10.0.0.0/8`, `192.168.1.7` (a single address) or `::1`.
+fn parse_net(text: &str) -> Result<rampart_fetch::IpNet, ServerError> {
+    let bad = || ServerError::Config(format!("--fetch-allow {text:?}: use an address or CIDR"));
+    if let Ok(net) = text.parse::<rampart_fetch::IpNet>() {
+        return Ok(net);
+    }
+    let ip: std::net::IpAddr = text.parse().map_err(|_| bad())?;
+    Ok(rampart_fetch::IpNet::from(ip))
+}
+
+/// Runs the server until SIGTERM or ctrl-c, then stops accepting, lets in-flight requests
+/// finish (up to the grace period) and closes the store.
 pub async fn serve(config: ServeConfig) -> Result<(), ServerError> {
     init_logging();
     let store = open_store(&config.data, config.store.as_deref()).await?;
@@ -118,14 +218,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServerError> {
         let key = create_key(store.as_ref(), "default", Role::Admin, "first-start admin").await?;
         eprintln!("rampart: first start: admin key for tenant 'default' (shown once): {key}");
     }
-    let data = config.data.clone();
-    let moderator = tokio::task::spawn_blocking(move || load_moderator(&data))
-        .await
-        .map_err(|e| ServerError::Load(format!("loader panicked: {e}")))??;
-    let app = router(api::AppState {
-        store: store.clone(),
-        moderator: Arc::new(moderator),
-    });
+    let state = build_state(&config, store.clone()).await?;
+    let app = router(state, config.max_in_flight);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Io {
@@ -138,16 +232,55 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServerError> {
     })?;
     eprintln!("rampart: listening on http://{bound}");
     tracing::info!(addr = %bound, backend = ?store.backend(), "listening");
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|source| ServerError::Io {
-            context: "serving".to_string(),
-            source,
+
+    let service = TowerToHyperService::new(app);
+    let graceful = GracefulShutdown::new();
+    let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout)
+        .keep_alive(true);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(error) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
         });
-    tracing::info!("shutting down");
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing in-flight requests");
+    if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over; dropping the remaining connections");
+    }
     store.close().await;
-    result
+    tracing::info!("stopped");
+    Ok(())
 }
 
 async fn shutdown_signal() {

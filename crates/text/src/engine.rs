@@ -151,6 +151,16 @@ impl TextEngine {
         self.models.store(models.map(Arc::new));
     }
 
+    /// Installs (or removes) models shared with other engines (one copy in memory).
+    pub fn set_shared_models(&self, models: Option<Arc<TextModels>>) {
+        self.models.store(models);
+    }
+
+    /// The statistical models, when loaded.
+    pub fn models(&self) -> Option<Arc<TextModels>> {
+        self.models.load_full()
+    }
+
     /// True when statistical models are loaded.
     pub fn has_models(&self) -> bool {
         self.models.load().is_some()

@@ -118,6 +118,7 @@ impl<'de> Deserialize<'de> for Label {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Suggestion {
     #[default]
     Pass,
@@ -201,6 +202,7 @@ impl<'de> Deserialize<'de> for ByteSpan {
 /// An evasion technique the normaliser undid inside a piece of evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Trick {
     /// Zero-width and other invisible format characters (ZWSP, ZWJ, ZWNJ, WJ, soft hyphen, BOM,
     /// variation selectors).
@@ -240,6 +242,7 @@ pub enum Trick {
 /// What kind of detector produced a piece of evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EvidenceKind {
     /// A term of a term library matched.
     Term,
@@ -264,6 +267,7 @@ pub enum EvidenceKind {
 /// Why a detector emitted a signal. Fields that do not apply to a kind are left out of the JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evidence {
     pub kind: EvidenceKind,
     /// The term library (`builtin:profanity-en`, or a tenant's library name).
@@ -274,6 +278,7 @@ pub struct Evidence {
     pub term: Option<String>,
     /// Byte range into the submitted text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<u64>>, min_items = 2, max_items = 2))]
     pub span: Option<ByteSpan>,
     /// The original substring at `span`, at most 64 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -314,6 +319,7 @@ pub struct Evidence {
     pub t_end: Option<f64>,
     /// Evidence found inside extracted text (OCR, QR payload, speech): spans index that text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub evidence: Vec<Evidence>,
 }
 
@@ -373,6 +379,7 @@ pub struct Signal {
 /// What kind of content a verdict is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ContentType {
     Text,
     Image,
@@ -382,6 +389,7 @@ pub enum ContentType {
 
 /// Identifies the judged content without keeping it (data minimisation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContentRef {
     /// Hex SHA-256 of the submitted bytes.
     pub sha256: String,
@@ -393,7 +401,9 @@ pub struct ContentRef {
 
 /// The decision for one label, with all evidence that led to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LabelVerdict {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "profanity"))]
     pub label: Label,
     pub score: f32,
     pub suggestion: Suggestion,
@@ -402,6 +412,7 @@ pub struct LabelVerdict {
 
 /// The answer to one moderation request (DESIGN.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verdict {
     /// A ULID.
     pub id: String,
@@ -419,6 +430,7 @@ pub struct Verdict {
 /// The stable error codes of the HTTP API and CLI (DESIGN.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ErrorCode {
     InvalidJson,
     InvalidRequest,

@@ -1,0 +1,170 @@
+//! The router: every route, the layers around them, and the OpenAPI document generated from
+//! the handlers' annotations.
+
+pub mod admin;
+pub mod lists;
+pub mod moderate;
+pub mod ops;
+pub mod policies;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use rampart_types::ErrorCode;
+use tower::ServiceBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The OpenAPI document, generated from the route annotations and the request and response
+/// types (never written by hand).
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Rampart",
+        description = "Self-hosted content moderation: text and images in, pass/review/block verdicts with labels, scores and evidence out. Every /v1 route takes `Authorization: Bearer <key>`; every error is `{\"error\": {\"code\", \"message\", \"field\"?}}` with a stable code.",
+        license(name = "MIT")
+    ),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi_json,
+        moderate::moderate_text, moderate::moderate_image,
+        admin::get_verdict, admin::list_verdicts,
+        admin::list_keys, admin::create_key, admin::revoke_key,
+        lists::list_libraries, lists::create_library, lists::get_library, lists::delete_library,
+        lists::list_terms, lists::add_terms, lists::remove_terms,
+        lists::list_banks, lists::create_bank, lists::get_bank, lists::delete_bank,
+        lists::list_entries, lists::add_entries, lists::remove_entries,
+        policies::list_policies, policies::put_policy, policies::get_policy, policies::policy_versions,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "moderation", description = "Content in, verdict out"),
+        (name = "verdicts", description = "Stored verdicts (hashes and evidence, never content)"),
+        (name = "libraries", description = "Term libraries; changes apply to the next request"),
+        (name = "banks", description = "Hash banks (PDQ, MD5, SHA-256); changes apply to the next request"),
+        (name = "policies", description = "Versioned policies"),
+        (name = "keys", description = "API keys of the caller's tenant"),
+        (name = "operations", description = "Health, readiness, metrics, this document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("rk_<id>_<secret>")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The router of the whole API, with its layers: request ids, logs, metrics and the request
+/// timeout (outermost), then load shedding past `max_in_flight` requests in flight over all
+/// routes (one semaphore shared by every route).
+pub fn router(state: AppState, max_in_flight: usize) -> Router {
+    let limits = state.limits.clone();
+    let json = DefaultBodyLimit::max(limits.json_body);
+    let image = DefaultBodyLimit::max(limits.image_body);
+    let import = DefaultBodyLimit::max(limits.import_body);
+    let v1 = Router::new()
+        .route(
+            "/v1/moderate/text",
+            post(moderate::moderate_text).layer(json),
+        )
+        .route(
+            "/v1/moderate/image",
+            post(moderate::moderate_image).layer(image),
+        )
+        .route("/v1/verdicts", get(admin::list_verdicts))
+        .route("/v1/verdicts/{id}", get(admin::get_verdict))
+        .route(
+            "/v1/keys",
+            get(admin::list_keys).post(admin::create_key).layer(json),
+        )
+        .route("/v1/keys/{id}", delete(admin::revoke_key))
+        .route(
+            "/v1/libraries",
+            get(lists::list_libraries)
+                .post(lists::create_library)
+                .layer(import),
+        )
+        .route(
+            "/v1/libraries/{name}",
+            get(lists::get_library).delete(lists::delete_library),
+        )
+        .route(
+            "/v1/libraries/{name}/terms",
+            get(lists::list_terms)
+                .post(lists::add_terms)
+                .delete(lists::remove_terms)
+                .layer(import),
+        )
+        .route(
+            "/v1/banks",
+            get(lists::list_banks).post(lists::create_bank).layer(json),
+        )
+        .route(
+            "/v1/banks/{name}",
+            get(lists::get_bank).delete(lists::delete_bank),
+        )
+        .route(
+            "/v1/banks/{name}/entries",
+            get(lists::list_entries)
+                .post(lists::add_entries)
+                .delete(lists::remove_entries)
+                .layer(DefaultBodyLimit::max(
+                    limits.image_body.max(limits.import_body),
+                )),
+        )
+        .route("/v1/policies", get(policies::list_policies))
+        .route(
+            "/v1/policies/{name}",
+            get(policies::get_policy)
+                .put(policies::put_policy)
+                .layer(json),
+        )
+        .route(
+            "/v1/policies/{name}/versions",
+            get(policies::policy_versions),
+        );
+
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi_json))
+        .merge(v1)
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                    metrics::counter!("rampart_load_shed_total").increment(1);
+                    ApiError::new(
+                        ErrorCode::RateLimited,
+                        "the server is at capacity; retry shortly",
+                    )
+                    .with_status(StatusCode::SERVICE_UNAVAILABLE)
+                    .retry_after(1)
+                }))
+                .load_shed()
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    max_in_flight,
+                )),
+        )
+        .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
+        .with_state(state)
+}
