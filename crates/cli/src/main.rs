@@ -8,6 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// mimalloc: the server allocates small, short-lived buffers per request from several
+/// threads, where glibc's malloc showed up at ~10 % of the profile (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bank_cmd;
 mod datadir;
 mod eval;

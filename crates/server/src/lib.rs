@@ -152,17 +152,28 @@ pub async fn create_key(
 }
 
 /// Installs the JSON log subscriber on stderr (`RUST_LOG` filters, default `info`); a second
-/// call is a no-op.
-pub fn init_logging() {
+/// call is a no-op. Lines are written by a background thread (requests never wait on a
+/// `write(2)` to stderr) that blocks rather than drops when it falls behind; keep the guard
+/// until exit, dropping it flushes.
+pub fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        // Buffered: the worker writes whatever is queued, then flushes when the queue is empty,
+        // so a busy server makes one write(2) per burst of lines instead of one per line.
+        .finish(std::io::BufWriter::with_capacity(
+            64 << 10,
+            std::io::stderr(),
+        ));
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_current_span(true)
         .with_span_list(false)
         .try_init();
+    guard
 }
 
 /// Builds the shared state: store, engines, caches, limiter, fetcher, metrics.
@@ -212,7 +223,7 @@ fn parse_net(text: &str) -> Result<rampart_fetch::IpNet, ServerError> {
 /// Runs the server until SIGTERM or ctrl-c, then stops accepting, lets in-flight requests
 /// finish (up to the grace period) and closes the store.
 pub async fn serve(config: ServeConfig) -> Result<(), ServerError> {
-    init_logging();
+    let _flush_logs_on_exit = init_logging();
     let store = open_store(&config.data, config.store.as_deref()).await?;
     if store.tenant_by_name("default").await?.is_none() {
         let key = create_key(store.as_ref(), "default", Role::Admin, "first-start admin").await?;

@@ -172,31 +172,45 @@ const BANK_COLUMNS: &str = "SELECT b.name, b.config, b.created_at, b.updated_at,
 pub struct SqlStore {
     pool: Pool,
     writer: VerdictWriter,
+    /// The verdict writer's pool (the same pool as `pool` on PostgreSQL).
+    writer_pool: Pool,
 }
 
 impl SqlStore {
     /// Opens, creates if needed, and migrates the store at `url` (a path, `sqlite://PATH` or
     /// `postgres://…`). Must be called inside a tokio runtime: it starts the verdict writer.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url)?;
-            Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await?,
-            )
-        } else {
-            Pool::Sqlite(open_sqlite(url).await?)
-        };
+        let (pool, writer_pool) =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                let options = PgConnectOptions::from_str(url)?;
+                let pool = Pool::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(16)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_with(options)
+                        .await?,
+                );
+                (pool.clone(), pool)
+            } else {
+                // The verdict writer gets a connection of its own: SQLite has one writer at a
+                // time anyway, and one connection keeps one sqlx worker thread warm instead of
+                // waking a different one for each batch.
+                (
+                    Pool::Sqlite(open_sqlite(url, 4).await?),
+                    Pool::Sqlite(open_sqlite(url, 1).await?),
+                )
+            };
         migrate::run(&pool).await?;
-        let writer = VerdictWriter::spawn(pool.clone());
-        Ok(SqlStore { pool, writer })
+        let writer = VerdictWriter::spawn(writer_pool.clone());
+        Ok(SqlStore {
+            pool,
+            writer,
+            writer_pool,
+        })
     }
 }
 
-async fn open_sqlite(url: &str) -> Result<sqlx::SqlitePool, StoreError> {
+async fn open_sqlite(url: &str, connections: u32) -> Result<sqlx::SqlitePool, StoreError> {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     let bad = path.is_empty() || path.contains("://") || path.contains(":memory:");
     if bad || path.contains('?') {
@@ -217,7 +231,7 @@ async fn open_sqlite(url: &str) -> Result<sqlx::SqlitePool, StoreError> {
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
     Ok(SqlitePoolOptions::new()
-        .max_connections(4)
+        .max_connections(connections)
         .connect_with(options)
         .await?)
 }
@@ -1019,6 +1033,7 @@ impl Store for SqlStore {
     }
 
     async fn close(&self) {
+        on_pool!(&self.writer_pool, |pool| pool.close().await);
         on_pool!(&self.pool, |pool| pool.close().await)
     }
 }

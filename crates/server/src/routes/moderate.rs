@@ -130,7 +130,7 @@ pub(crate) async fn record(
     result.map_err(ApiError::internal)?;
     for verdict in verdicts {
         crate::metrics::verdict(verdict);
-        tracing::info!(
+        tracing::debug!(
             verdict = %verdict.id,
             suggestion = verdict.suggestion.as_str(),
             policy = %verdict.policy,
