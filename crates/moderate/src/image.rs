@@ -143,7 +143,7 @@ impl ImageModerator {
         models.dedup();
         let decision = self.text.policy.decide(signals);
         Ok(Verdict {
-            id: ulid::Ulid::new().to_string(),
+            id: crate::text::next_verdict_id(),
             content_type: ContentType::Image,
             content_ref: ContentRef {
                 sha256: exact.sha256,

@@ -37,7 +37,7 @@ impl TextModerator {
         let scan = self.engine.scan(text, &self.options);
         let decision = self.policy.decide(scan.signals);
         Verdict {
-            id: ulid::Ulid::new().to_string(),
+            id: next_verdict_id(),
             content_type: ContentType::Text,
             content_ref: ContentRef {
                 sha256: hex::encode(Sha256::digest(text.as_bytes())),
@@ -51,6 +51,19 @@ impl TextModerator {
             elapsed_ms: elapsed_ms(started),
         }
     }
+}
+
+/// A new verdict id: a ULID, strictly increasing within this process (so verdicts made in the
+/// same millisecond, e.g. one batch, list in the order they were made).
+pub fn next_verdict_id() -> String {
+    static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+    generator
+        .get_or_insert_with(ulid::Generator::new)
+        .generate()
+        // Overflow of the 80 random bits within one millisecond: fall back to a fresh ULID.
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
 }
 
 /// Milliseconds since `started`, to the microsecond.
@@ -69,5 +82,17 @@ pub fn scan_options(policy: &Policy) -> ScanOptions {
             default_region: policy.text.phone_region.clone(),
             allowed_domains: policy.text.allowed_domains.clone(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_ids_increase_within_a_millisecond() {
+        let ids: Vec<String> = (0..1000).map(|_| next_verdict_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids not increasing");
+        assert!(ids.iter().all(|id| id.parse::<ulid::Ulid>().is_ok()));
     }
 }

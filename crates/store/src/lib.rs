@@ -114,8 +114,24 @@ pub trait Store: Send + Sync {
 
     /// Stores `toml` as the next version of the tenant's policy `name` and returns that
     /// version (1 for a new policy). Earlier versions stay readable.
-    async fn put_policy(&self, tenant: TenantId, name: &str, toml: &str)
-        -> Result<u32, StoreError>;
+    async fn put_policy(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        toml: &str,
+    ) -> Result<u32, StoreError> {
+        self.put_policy_after(tenant, name, toml, 0).await
+    }
+    /// [`Store::put_policy`], numbering the new version above `after` as well as above every
+    /// stored version (so a tenant's own `default` policy never reuses the version number of
+    /// the server's built-in `default@N` that verdicts may already cite).
+    async fn put_policy_after(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        toml: &str,
+        after: u32,
+    ) -> Result<u32, StoreError>;
     /// A version of a policy, or its latest when `version` is `None`.
     async fn get_policy(
         &self,

@@ -411,11 +411,12 @@ impl Store for SqlStore {
         }))
     }
 
-    async fn put_policy(
+    async fn put_policy_after(
         &self,
         tenant: TenantId,
         name: &str,
         toml: &str,
+        after: u32,
     ) -> Result<u32, StoreError> {
         validate::name("name", name)?;
         if toml.len() > validate::MAX_POLICY_BYTES {
@@ -433,6 +434,7 @@ impl Store for SqlStore {
             .bind(name)
             .fetch_one(&mut *tx)
             .await?;
+            let latest = latest.max(i64::from(after));
             sqlx::query(
                 "INSERT INTO policies (tenant_id, name, version, toml, created_at) \
                  VALUES ($1, $2, $3, $4, $5)",

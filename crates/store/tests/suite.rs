@@ -423,6 +423,25 @@ async fn policy_changes_make_new_versions_and_old_ones_stay_readable(db: &TestDb
         .map(|p| (p.name, p.version))
         .collect();
     assert_eq!(latest, [("forum".to_owned(), 3), ("kids".to_owned(), 1)]);
+    // Numbered above a floor (the server's own policy of that name), and never backwards.
+    assert_eq!(
+        s.put_policy_after(t, "floor", &sources[0], 4)
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(
+        s.put_policy_after(t, "floor", &sources[0], 4)
+            .await
+            .unwrap(),
+        6
+    );
+    assert_eq!(
+        s.put_policy_after(t, "floor", &sources[0], 1)
+            .await
+            .unwrap(),
+        7
+    );
     assert_not_found(
         s.put_policy(TenantId(999_999), "x", "").await,
         "unknown tenant",

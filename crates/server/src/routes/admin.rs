@@ -12,13 +12,24 @@ use crate::auth::{roles, Caller};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::state::AppState;
 
+/// A key's role (for the OpenAPI document; the store's `Role` is what the code uses).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RoleName {
+    Admin,
+    Moderator,
+    Submitter,
+    Auditor,
+}
+
 /// A key as listed (never its secret).
 #[derive(Serialize, ToSchema)]
 pub struct KeyView {
     /// The public part (`rk_<id>_…`).
     pub id: String,
     pub name: String,
-    #[schema(value_type = String, example = "submitter")]
+    #[schema(value_type = RoleName, example = "submitter")]
     pub role: Role,
     /// Unix milliseconds.
     pub created_at: i64,
@@ -50,10 +61,11 @@ pub struct KeyList {
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     /// `admin`, `moderator`, `submitter` or `auditor`.
-    #[schema(example = "submitter")]
+    #[schema(value_type = RoleName, example = "submitter")]
     pub role: String,
-    /// A note for humans, e.g. "ingest worker" (≤ 128 characters).
-    #[schema(max_length = 128)]
+    /// A note for humans, e.g. "ingest worker" (≤ 128 bytes of UTF-8, no control characters
+    /// but tab).
+    #[schema(max_length = 128, pattern = "^[^\\x00-\\x08\\x0A-\\x1F\\x7F-\\x9F]*$")]
     pub name: Option<String>,
 }
 

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{roles, Caller};
 use crate::engine::compile_library;
 use crate::error::{body_error, parse_json, ApiError, ApiJson, ApiQuery, ErrorBody};
-use crate::routes::moderate::{read_image, ImageQuery};
+use crate::routes::moderate::{read_image, Binary, ImageQuery};
 use crate::state::AppState;
 use rampart_types::ErrorCode;
 
@@ -37,18 +37,33 @@ impl SeverityInput {
     }
 }
 
+/// What a library's terms do (for the OpenAPI document).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum LibraryKindName {
+    Block,
+    Review,
+    Flag,
+    Allow,
+}
+
 /// A new term library.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLibraryRequest {
-    /// 1–64 characters of `a-z 0-9 _ : . -`; `builtin:` names are reserved.
-    #[schema(example = "scams")]
+    /// 1–64 characters of `a-z 0-9 _ : . -`, not starting with `.`; `builtin:` names are
+    /// reserved.
+    #[schema(example = "scams", pattern = "^[a-z0-9_:-][a-z0-9_:.-]{0,63}$")]
     pub name: String,
     /// `block`, `review`, `flag` (scored by severity, the policy decides) or `allow`.
-    #[schema(example = "block")]
+    #[schema(value_type = LibraryKindName, example = "block")]
     pub kind: String,
     /// A label of the taxonomy or `custom:<name>`.
-    #[schema(example = "custom:scams")]
+    #[schema(
+        example = "custom:scams",
+        pattern = "^(sexual|sexual_minors|violence|terrorism|hate|harassment|profanity|self_harm|illicit|spam|ads|pii|custom:[a-z0-9_-]{1,64})$"
+    )]
     pub label: String,
     /// Default severity of the terms (default 2).
     pub severity: Option<SeverityInput>,
@@ -62,6 +77,7 @@ pub struct NewLibraryRequest {
 #[derive(Serialize, ToSchema)]
 pub struct LibraryView {
     pub name: String,
+    #[schema(value_type = LibraryKindName)]
     pub kind: String,
     pub label: String,
     pub severity: String,
@@ -135,6 +151,20 @@ pub async fn list_libraries(
     }))
 }
 
+/// Which of a new library's settings is refused (its name when kind, label and severity parse).
+fn settings_field(request: &NewLibraryRequest, severity: &str) -> &'static str {
+    use rampart_text::library::{LibraryKind, Severity};
+    if request.kind.parse::<LibraryKind>().is_err() {
+        "kind"
+    } else if request.label.parse::<rampart_types::Label>().is_err() {
+        "label"
+    } else if severity.parse::<Severity>().is_err() {
+        "severity"
+    } else {
+        "name"
+    }
+}
+
 /// Create a library with its terms.
 #[utoipa::path(post, path = "/v1/libraries", tag = "libraries", request_body = NewLibraryRequest,
     responses((status = 201, body = LibraryView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -156,6 +186,9 @@ pub async fn create_library(
         .severity
         .as_ref()
         .map_or_else(|| "2".to_string(), SeverityInput::as_string);
+    // The settings first, so that the error names the field at fault.
+    compile_library(&request.name, &request.kind, &request.label, &severity, &[])
+        .map_err(|e| ApiError::invalid(settings_field(&request, &severity), e))?;
     let compiled = compile_library(
         &request.name,
         &request.kind,
@@ -242,8 +275,12 @@ pub async fn list_terms(
     }))
 }
 
-/// Terms from JSON `{"terms": […]}` or a `text/plain` body of one term per line.
-async fn read_terms(state: &AppState, request: Request) -> Result<Vec<String>, ApiError> {
+/// Terms from JSON `{"terms": […]}` or a `text/plain` body of one term per line, and the lines
+/// to validate them as (all of a text body's lines, so that errors name the body's line).
+async fn read_terms(
+    state: &AppState,
+    request: Request,
+) -> Result<(Vec<String>, Vec<String>), ApiError> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -256,14 +293,19 @@ async fn read_terms(state: &AppState, request: Request) -> Result<Vec<String>, A
     if content_type.starts_with("text/plain") {
         let text = std::str::from_utf8(&body)
             .map_err(|_| ApiError::invalid("terms", "the body is not UTF-8"))?;
-        Ok(text
+        let lines: Vec<String> = text
             .lines()
-            .map(|l| l.trim_end_matches('\r'))
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect();
+        let terms = lines
+            .iter()
             .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .map(str::to_string)
-            .collect())
+            .cloned()
+            .collect();
+        Ok((terms, lines))
     } else if content_type.starts_with("application/json") || content_type.is_empty() {
-        Ok(parse_json::<TermList>(&body)?.terms)
+        let terms = parse_json::<TermList>(&body)?.terms;
+        Ok((terms.clone(), terms))
     } else {
         Err(ApiError::new(
             ErrorCode::UnsupportedMedia,
@@ -286,14 +328,14 @@ pub async fn add_terms(
     request: Request,
 ) -> Result<Json<Changed>, ApiError> {
     caller.require(roles::EDIT_LISTS, "changing libraries")?;
-    let terms = read_terms(&state, request).await?;
+    let (terms, lines) = read_terms(&state, request).await?;
     let library = library_summary(&state, &caller, &name).await?;
     compile_library(
         &name,
         &library.kind,
         &library.label,
         &library.severity,
-        &terms,
+        &lines,
     )
     .map_err(|e| ApiError::invalid("terms", e))?;
     let added = state
@@ -336,18 +378,40 @@ pub async fn remove_terms(
 
 // ----- banks -----
 
+/// What a bank holds (for the OpenAPI document).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum BankKindName {
+    Pdq,
+    Exact,
+}
+
+/// The kind of a bank entry's hash (for the OpenAPI document).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum HashKindName {
+    Pdq,
+    Md5,
+    Sha256,
+}
+
 /// A new hash bank.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBankRequest {
     /// 1–64 characters of `a-z 0-9 _ -`.
-    #[schema(example = "known-csam")]
+    #[schema(example = "known-csam", pattern = "^[a-z0-9_-]{1,64}$")]
     pub name: String,
     /// What a match means, e.g. `sexual_minors`, `terrorism` or `custom:<name>`.
-    #[schema(example = "sexual_minors")]
+    #[schema(
+        example = "sexual_minors",
+        pattern = "^(sexual|sexual_minors|violence|terrorism|hate|harassment|profanity|self_harm|illicit|spam|ads|pii|custom:[a-z0-9_-]{1,64})$"
+    )]
     pub label: String,
     /// `pdq` (perceptual, matched within `threshold` bits) or `exact` (MD5/SHA-256 of files).
-    #[schema(example = "pdq")]
+    #[schema(value_type = Option<BankKindName>, example = "pdq")]
     pub kind: Option<String>,
     /// Largest Hamming distance that matches (0–256, default 31).
     #[schema(minimum = 0, maximum = 256)]
@@ -365,6 +429,7 @@ pub struct BankView {
     pub name: String,
     pub label: String,
     /// `pdq` or `exact`.
+    #[schema(value_type = BankKindName)]
     pub kind: String,
     pub threshold: u32,
     pub min_quality: u8,
@@ -449,7 +514,14 @@ pub async fn create_bank(
     if let Some(d) = request.dihedral {
         config.dihedral = d;
     }
-    HashBank::new(config.clone()).map_err(|e| ApiError::invalid("name", e.to_string()))?;
+    HashBank::new(config.clone()).map_err(|e| {
+        let field = match e {
+            rampart_hashbank::BankError::InvalidThreshold(_) => "threshold",
+            rampart_hashbank::BankError::InvalidLabel(_) => "label",
+            _ => "name",
+        };
+        ApiError::invalid(field, e.to_string())
+    })?;
     let json = serde_json::to_value(&config).map_err(ApiError::internal)?;
     let bank = state
         .store
@@ -500,6 +572,7 @@ pub struct EntryView {
     /// Unique within the bank.
     pub id: String,
     /// `pdq`, `md5` or `sha256`.
+    #[schema(value_type = HashKindName)]
     pub kind: String,
     /// Lowercase hex.
     pub hash: String,
@@ -586,15 +659,18 @@ pub async fn list_entries(
 #[serde(deny_unknown_fields)]
 pub struct NewEntry {
     /// Hex digits: 64 for PDQ or SHA-256, 32 for MD5.
+    #[schema(pattern = "^[0-9A-Fa-f]{32}([0-9A-Fa-f]{32})?$")]
     pub hash: String,
     /// `pdq`, `md5` or `sha256`; default `pdq` in a PDQ bank, by length in an exact bank.
+    #[schema(value_type = Option<HashKindName>)]
     pub kind: Option<String>,
     /// Unique within the bank; a ULID is made when absent.
     pub id: Option<String>,
     /// PDQ quality 0–100, when known.
     #[schema(minimum = 0, maximum = 100)]
     pub quality: Option<u8>,
-    /// Where the hash came from (≤ 256 characters).
+    /// Where the hash came from (≤ 256 bytes of UTF-8, no control characters but tab).
+    #[schema(max_length = 256, pattern = "^[^\\x00-\\x08\\x0A-\\x1F\\x7F-\\x9F]*$")]
     pub note: Option<String>,
 }
 
@@ -615,7 +691,8 @@ pub struct NewEntries {
 pub struct AddImageQuery {
     /// The entry id (a ULID is made when absent).
     pub id: Option<String>,
-    /// Where the image came from.
+    /// Where the image came from (≤ 256 bytes of UTF-8, no control characters but tab).
+    #[param(max_length = 256, pattern = "^[^\\x00-\\x08\\x0A-\\x1F\\x7F-\\x9F]*$")]
     pub note: Option<String>,
     /// Store the hash even if its PDQ quality is below the bank's minimum.
     pub force: Option<bool>,
@@ -638,7 +715,7 @@ pub struct EntryIds {
 /// is hashed here (PDQ for a PDQ bank, SHA-256 of the file for an exact bank).
 #[utoipa::path(post, path = "/v1/banks/{name}/entries", tag = "banks",
     params(("name" = String, Path), AddImageQuery),
-    request_body(content((NewEntries = "application/json"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "application/octet-stream")),
+    request_body(content((NewEntries = "application/json"), (Binary = "image/jpeg"), (Binary = "image/png"), (Binary = "application/octet-stream")),
         description = "Hashes as JSON, or an image to hash"),
     responses((status = 201, body = AddedEntries), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),

@@ -41,7 +41,7 @@ use crate::state::AppState;
         lists::list_entries, lists::add_entries, lists::remove_entries,
         policies::list_policies, policies::put_policy, policies::get_policy, policies::policy_versions,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses, &ExactlyOneText),
     tags(
         (name = "moderation", description = "Content in, verdict out"),
         (name = "verdicts", description = "Stored verdicts (hashes and evidence, never content)"),
@@ -53,6 +53,146 @@ use crate::state::AppState;
     )
 )]
 pub struct ApiDoc;
+
+/// Responses that come from the layers and extractors every route shares rather than from a
+/// handler, added to each operation that does not declare them itself: 503 with Retry-After
+/// (load shedding past `max_in_flight`, and the request timeout: both wrap every route); on the
+/// routes that take a key, 401 with `WWW-Authenticate: Bearer` and 429 with Retry-After (the
+/// per-key rate limit is checked with the key); on the routes that take a body, 413 (every body
+/// is read under a size limit).
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::{Header, HeaderBuilder};
+        use utoipa::openapi::{
+            ContentBuilder, Object, Ref, RefOr, Response, ResponseBuilder, Type,
+        };
+
+        let error = |description: &str| -> RefOr<Response> {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+                .into()
+        };
+        let header = |schema_type: Type, about: &str| -> Header {
+            HeaderBuilder::new()
+                .schema(Object::with_type(schema_type))
+                .description(Some(about))
+                .build()
+        };
+        // Adds `status` unless the operation declares it, and `name` to its headers.
+        let add = |responses: &mut std::collections::BTreeMap<String, RefOr<Response>>,
+                   status: &str,
+                   description: &str,
+                   name: Option<(&str, Header)>| {
+            let response = responses
+                .entry(status.into())
+                .or_insert_with(|| error(description));
+            if let (RefOr::T(response), Some((name, header))) = (response, name) {
+                response.headers.entry(name.into()).or_insert(header);
+            }
+        };
+        let retry_after = || {
+            Some((
+                "Retry-After",
+                header(Type::Integer, "Seconds to wait before retrying"),
+            ))
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let keyed = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let body = operation.request_body.is_some();
+                let responses = &mut operation.responses.responses;
+                if keyed {
+                    add(
+                        responses,
+                        "401",
+                        "unauthenticated: missing or invalid API key",
+                        Some(("WWW-Authenticate", header(Type::String, "`Bearer`"))),
+                    );
+                    add(
+                        responses,
+                        "429",
+                        "rate_limited: this key is over its request rate",
+                        retry_after(),
+                    );
+                }
+                if body {
+                    add(
+                        responses,
+                        "413",
+                        "payload_too_large: the body is over this route's limit",
+                        None,
+                    );
+                }
+                // Not onto a route's own 503 (GET /readyz: the store is down, no Retry-After).
+                if !responses.contains_key("503") {
+                    add(
+                        responses,
+                        "503",
+                        "The server is at capacity, or the request did not finish in time",
+                        retry_after(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `TextRequest` takes exactly one of `text` (a string) and `texts` (an array): serde sees two
+/// optional fields and the handler refuses neither and both, so the document adds a `oneOf`.
+struct ExactlyOneText;
+
+impl Modify for ExactlyOneText {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{
+            AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type,
+        };
+        use utoipa::openapi::RefOr;
+
+        let Some(schemas) = openapi.components.as_mut().map(|c| &mut c.schemas) else {
+            return;
+        };
+        let Some(RefOr::T(Schema::Object(request))) = schemas.get("TextRequest").cloned() else {
+            return;
+        };
+        let one = |field: &str, schema: Schema| {
+            ObjectBuilder::new()
+                .required(field)
+                .property(field, schema)
+                .build()
+        };
+        let choice = OneOfBuilder::new()
+            .item(one(
+                "text",
+                ObjectBuilder::new().schema_type(Type::String).into(),
+            ))
+            .item(one("texts", ArrayBuilder::new().into()));
+        let description = request.description.clone();
+        schemas.insert(
+            "TextRequest".into(),
+            AllOfBuilder::new()
+                .item(request)
+                .item(choice)
+                .description(description)
+                .into(),
+        );
+    }
+}
 
 struct BearerAuth;
 

@@ -19,7 +19,7 @@ use crate::state::AppState;
 
 /// Most texts in one batch.
 pub const MAX_BATCH: usize = 100;
-/// Longest `client_id`.
+/// Longest `client_id`, in bytes.
 pub const MAX_CLIENT_ID: usize = 256;
 /// Texts up to this many bytes in all are moderated on the request's own task; longer ones on
 /// the blocking pool (a hand-off costs more than scanning a short message).
@@ -34,8 +34,9 @@ pub struct TextRequest {
     /// Up to 100 texts, answered in order.
     #[schema(min_items = 1, max_items = 100)]
     pub texts: Option<Vec<String>>,
-    /// Your own id for the content, echoed in `content_ref.client_id` (≤ 256 characters).
-    #[schema(max_length = 256)]
+    /// Your own id for the content, echoed in `content_ref.client_id` (≤ 256 bytes of UTF-8,
+    /// no control characters but tab).
+    #[schema(max_length = 256, pattern = "^[^\\x00-\\x08\\x0A-\\x1F\\x7F-\\x9F]*$")]
     pub client_id: Option<String>,
     /// `name` (its latest version) or `name@version`; the tenant's default when absent.
     pub policy: Option<String>,
@@ -64,8 +65,10 @@ pub enum TextResponse {
 pub struct ImageUrlRequest {
     /// An `http` or `https` URL. Private, loopback and link-local addresses are refused after
     /// DNS resolution; at most 3 redirects; size and time are capped (`fetch_blocked`).
+    #[schema(format = "uri")]
     pub url: String,
-    #[schema(max_length = 256)]
+    /// Your own id for the content (≤ 256 bytes of UTF-8, no control characters but tab).
+    #[schema(max_length = 256, pattern = "^[^\\x00-\\x08\\x0A-\\x1F\\x7F-\\x9F]*$")]
     pub client_id: Option<String>,
     pub policy: Option<String>,
 }
@@ -76,11 +79,19 @@ pub struct ImageUrlRequest {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ImageQuery {
-    /// Your own id for the content (≤ 256 characters).
+    /// Your own id for the content (≤ 256 bytes of UTF-8, no control characters but tab).
+    #[param(max_length = 256, pattern = "^[^\\x00-\\x08\\x0A-\\x1F\\x7F-\\x9F]*$")]
     pub client_id: Option<String>,
     /// `name` or `name@version`.
     pub policy: Option<String>,
 }
+
+/// A raw file body, e.g. an image (for the OpenAPI document, where `Vec<u8>` would be a JSON
+/// array of integers).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct Binary(Vec<u8>);
 
 /// Multipart form of the image route (for the OpenAPI document).
 #[derive(ToSchema)]
@@ -89,6 +100,8 @@ pub struct ImageUpload {
     /// The image file.
     #[schema(value_type = String, format = Binary)]
     image: Vec<u8>,
+    /// Your own id for the content (≤ 256 bytes of UTF-8, no control characters but tab).
+    #[schema(max_length = 256, pattern = "^[^\\x00-\\x08\\x0A-\\x1F\\x7F-\\x9F]*$")]
     client_id: Option<String>,
     policy: Option<String>,
 }
@@ -103,11 +116,17 @@ pub(crate) fn engine_error(error: EngineError) -> ApiError {
     }
 }
 
+/// What the store accepts in a verdict's `client_id` (checked here: a verdict the store refuses
+/// after moderation would be a 500): at most 256 bytes, no control characters but tab.
 fn check_client_id(client_id: &Option<String>) -> Result<(), ApiError> {
     match client_id {
-        Some(id) if id.chars().count() > MAX_CLIENT_ID => Err(ApiError::invalid(
+        Some(id) if id.len() > MAX_CLIENT_ID => Err(ApiError::invalid(
             "client_id",
-            format!("client_id is longer than {MAX_CLIENT_ID} characters"),
+            format!("client_id is longer than {MAX_CLIENT_ID} bytes"),
+        )),
+        Some(id) if id.chars().any(|c| c.is_control() && c != '\t') => Err(ApiError::invalid(
+            "client_id",
+            "client_id contains control characters",
         )),
         _ => Ok(()),
     }
@@ -338,9 +357,9 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     tag = "moderation",
     params(ImageQuery),
     request_body(description = "The image as the raw body (Content-Type image/*), a multipart form with an `image` file field, or JSON `{\"url\"}`", content(
-        (Vec<u8> = "image/jpeg"),
-        (Vec<u8> = "image/png"),
-        (Vec<u8> = "application/octet-stream"),
+        (Binary = "image/jpeg"),
+        (Binary = "image/png"),
+        (Binary = "application/octet-stream"),
         (ImageUpload = "multipart/form-data"),
         (ImageUrlRequest = "application/json"),
     )),

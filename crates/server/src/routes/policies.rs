@@ -85,6 +85,17 @@ fn version_of(p: &StoredPolicy) -> PolicyVersion {
     }
 }
 
+/// Stored versions of the server's own policy name are numbered above the server's version, so
+/// `default@1` never means two different policies.
+fn version_floor(state: &AppState, name: &str) -> u32 {
+    let base = state.engines.base_policy();
+    if base.name == name {
+        base.version
+    } else {
+        0
+    }
+}
+
 /// List policies.
 #[utoipa::path(get, path = "/v1/policies", tag = "policies",
     responses((status = 200, body = PolicyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
@@ -130,6 +141,17 @@ pub async fn put_policy(
     request: Request,
 ) -> Result<(StatusCode, Json<PolicyVersion>), ApiError> {
     caller.require(roles::EDIT_POLICIES, "changing policies")?;
+    let name_ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !name_ok {
+        return Err(ApiError::invalid(
+            "name",
+            "a policy name is 1-64 characters of a-z A-Z 0-9 _ -",
+        ));
+    }
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -155,7 +177,7 @@ pub async fn put_policy(
     policy_from_toml(&toml, &name, 1).map_err(|e| ApiError::invalid("toml", e))?;
     let version = state
         .store
-        .put_policy(caller.tenant(), &name, &toml)
+        .put_policy_after(caller.tenant(), &name, &toml, version_floor(&state, &name))
         .await?;
     state.engines.invalidate(caller.tenant());
     tracing::info!(policy = %name, version, by = %caller.0.key_id, "policy stored");
@@ -197,7 +219,11 @@ pub async fn get_policy(
         .policy_versions(caller.tenant(), &name)
         .await?
         .is_empty();
-    if name == base.name && !has_stored && query.version.is_none_or(|v| v == base.version) {
+    let wanted_base = match query.version {
+        Some(v) => v == base.version,
+        None => !has_stored,
+    };
+    if name == base.name && wanted_base {
         return Ok(Json(PolicyView {
             version: PolicyVersion {
                 name: base.name.clone(),
@@ -223,11 +249,21 @@ pub async fn policy_versions(
     Path(name): Path<String>,
 ) -> Result<Json<PolicyVersions>, ApiError> {
     caller.require(roles::READ_CONFIG, "reading policies")?;
-    let versions = state.store.policy_versions(caller.tenant(), &name).await?;
+    let stored = state.store.policy_versions(caller.tenant(), &name).await?;
+    let mut versions = Vec::new();
+    let base = state.engines.base_policy();
+    if base.name == name {
+        // The server's own version comes first: stored ones are numbered above it.
+        versions.push(PolicyVersion {
+            name: base.name.clone(),
+            version: base.version,
+            id: base.id(),
+            created_at: None,
+        });
+    }
+    versions.extend(stored.iter().map(version_of));
     if versions.is_empty() {
         return Err(ApiError::not_found("policy"));
     }
-    Ok(Json(PolicyVersions {
-        versions: versions.iter().map(version_of).collect(),
-    }))
+    Ok(Json(PolicyVersions { versions }))
 }
