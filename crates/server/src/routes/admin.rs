@@ -26,7 +26,7 @@ pub enum RoleName {
 /// A key as listed (never its secret).
 #[derive(Serialize, ToSchema)]
 pub struct KeyView {
-    /// The public part (`rk_<id>_…`).
+    /// The key's public id: the `<id>` of `rk_<id>_<secret>`.
     pub id: String,
     pub name: String,
     #[schema(value_type = RoleName, example = "submitter")]

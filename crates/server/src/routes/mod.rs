@@ -212,8 +212,8 @@ impl Modify for BearerAuth {
 }
 
 /// The router of the whole API, with its layers: request ids, logs, metrics and the request
-/// timeout (outermost), then load shedding past `max_in_flight` requests in flight over all
-/// routes (one semaphore shared by every route).
+/// timeout (outermost), then load shedding past `max_in_flight` requests in flight over all /v1
+/// routes (one semaphore shared by them; health, readiness and metrics are never shed).
 pub fn router(state: AppState, max_in_flight: usize) -> Router {
     let limits = state.limits.clone();
     let json = DefaultBodyLimit::max(limits.json_body);
@@ -279,16 +279,9 @@ pub fn router(state: AppState, max_in_flight: usize) -> Router {
         .route(
             "/v1/policies/{name}/versions",
             get(policies::policy_versions),
-        );
-
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi_json))
-        .merge(v1)
-        .fallback(ops::not_found)
-        .method_not_allowed_fallback(ops::method_not_allowed)
+        )
+        // Shedding covers the API only: health checks and metrics scrapes must keep answering
+        // when the server is saturated.
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
@@ -304,7 +297,16 @@ pub fn router(state: AppState, max_in_flight: usize) -> Router {
                 .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                     max_in_flight,
                 )),
-        )
+        );
+
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi_json))
+        .merge(v1)
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
 }
