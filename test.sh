@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit, integration and end-to-end tests of the workspace, then the contract
-# check of ../shared on the release binary, then the accuracy evaluation (printed; its acceptance
-# targets are enforced by the tests themselves). Ends with one summary line.
+# check of ../shared on the release binary, then schemathesis against `rampart serve`
+# (scripts/schemathesis.sh), then the accuracy evaluation (printed; its acceptance targets are
+# enforced by the tests themselves). Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh
@@ -32,9 +33,16 @@ status=${PIPESTATUS[0]}
 set -e
 
 python3 "$RAMPART_TESTDATA/../checks/contract-check" bin/rampart
+# The HTTP API against its own OpenAPI document (schemathesis: no 5xx, every response as
+# documented); counted as one test in the summary line.
+api_failed=0
+scripts/schemathesis.sh bin/rampart || api_failed=1
 bin/rampart eval text
 bin/rampart eval image
 
 read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } } END { print p + 0, f + 0 }' "$log")
+passed=$((passed + 1 - api_failed))
+failed=$((failed + api_failed))
 echo "tests: $passed passed, $failed failed"
+if ((status == 0 && api_failed)); then status=1; fi
 exit "$status"

@@ -56,10 +56,10 @@ pub struct ApiDoc;
 
 /// Responses that come from the layers and extractors every route shares rather than from a
 /// handler, added to each operation that does not declare them itself: 503 with Retry-After
-/// (load shedding past `max_in_flight`, and the request timeout: both wrap every route); on the
-/// routes that take a key, 401 with `WWW-Authenticate: Bearer` and 429 with Retry-After (the
-/// per-key rate limit is checked with the key); on the routes that take a body, 413 (every body
-/// is read under a size limit).
+/// (the request timeout wraps every route, load shedding past `max_in_flight` every /v1 route);
+/// on the routes that take a key, 401 with `WWW-Authenticate: Bearer` and 429 with Retry-After
+/// (the per-key rate limit is checked with the key); on the routes that take a body, 413 (every
+/// body is read under a size limit).
 struct CommonResponses;
 
 impl Modify for CommonResponses {
