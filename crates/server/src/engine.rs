@@ -68,13 +68,6 @@ pub struct TenantState {
     default_policy: String,
 }
 
-impl TenantState {
-    /// The policy used when a request names none.
-    pub fn default_policy(&self) -> &str {
-        &self.default_policy
-    }
-}
-
 /// Every tenant's moderators.
 pub struct Engines {
     base: Base,
@@ -130,16 +123,8 @@ impl Engines {
     pub fn detectors(&self) -> Arc<ImageDetectors> {
         self.base
             .detectors
-            .get_or_init(|| {
-                let dir = DataDir::new(&self.base.data);
-                Arc::new(dir.image_detectors(true, true, &mut |note| tracing::warn!("{note}")))
-            })
+            .get_or_init(|| Arc::new(load_detectors(&self.base.data)))
             .clone()
-    }
-
-    /// True when the image detectors are loaded (so an image request will not block on it).
-    pub fn detectors_loaded(&self) -> bool {
-        self.base.detectors.get().is_some()
     }
 
     /// Forgets a tenant's cached state; the next request rebuilds it from the store.
@@ -204,6 +189,16 @@ impl Engines {
         policy: Option<&str>,
     ) -> Result<Arc<TextModerator>, EngineError> {
         let state = self.tenant(tenant).await?;
+        self.moderator_in(&state, tenant, policy).await
+    }
+
+    /// [`Engines::text_moderator`] within an already fetched tenant state.
+    async fn moderator_in(
+        &self,
+        state: &TenantState,
+        tenant: TenantId,
+        policy: Option<&str>,
+    ) -> Result<Arc<TextModerator>, EngineError> {
         let wanted = policy.unwrap_or(&state.default_policy);
         if let Some(m) = state.moderators.get(wanted) {
             return Ok(m.clone());
@@ -241,23 +236,20 @@ impl Engines {
         tenant: TenantId,
         policy: Option<&str>,
     ) -> Result<ImageModerator, EngineError> {
-        let text = self.text_moderator(tenant, policy).await?;
         let state = self.tenant(tenant).await?;
+        let text = self.moderator_in(&state, tenant, policy).await?;
         let settings = &text.policy.image;
         let detectors = if settings.model || settings.ocr {
             match self.base.detectors.get() {
                 Some(d) => d.clone(),
                 None => {
-                    let this = self.base.data.clone();
-                    let loaded = tokio::task::spawn_blocking(move || {
-                        let dir = DataDir::new(&this);
-                        dir.image_detectors(true, true, &mut |note| tracing::warn!("{note}"))
-                    })
-                    .await
-                    .map_err(|e| EngineError::Invalid {
-                        what: "image detectors".into(),
-                        reason: e.to_string(),
-                    })?;
+                    let data = self.base.data.clone();
+                    let loaded = tokio::task::spawn_blocking(move || load_detectors(&data))
+                        .await
+                        .map_err(|e| EngineError::Invalid {
+                            what: "image detectors".into(),
+                            reason: e.to_string(),
+                        })?;
                     let _ = self.base.detectors.set(Arc::new(loaded));
                     self.base.detectors.get().cloned().unwrap_or_default()
                 }
@@ -379,6 +371,11 @@ impl Engines {
             default_policy: base_name,
         })
     }
+}
+
+/// The data dir's image model and OCR engine, each where installed (blocking).
+fn load_detectors(data: &Path) -> ImageDetectors {
+    DataDir::new(data).image_detectors(true, true, &mut |note| tracing::warn!("{note}"))
 }
 
 /// A stored policy's TOML as a [`Policy`] named and numbered as the store says (the TOML's own

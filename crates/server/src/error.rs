@@ -150,6 +150,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The request's media type, lowercased, without parameters (`""` when absent): what the
+/// routes that accept several body forms dispatch on.
+pub fn media_type(request: &axum::extract::Request) -> String {
+    request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// A body that could not be read: too large, or the connection failed.
 pub fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {

@@ -3,7 +3,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_hashbank::{BankConfig, BankKind, Entry, EntryHash, HashBank};
@@ -13,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{roles, Caller};
 use crate::engine::compile_library;
-use crate::error::{body_error, parse_json, ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::error::{body_error, media_type, parse_json, ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::routes::moderate::{read_image, Binary, ImageQuery};
 use crate::state::AppState;
 use rampart_types::ErrorCode;
@@ -281,12 +280,7 @@ async fn read_terms(
     state: &AppState,
     request: Request,
 ) -> Result<(Vec<String>, Vec<String>), ApiError> {
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = media_type(&request);
     let body = Bytes::from_request(request, state)
         .await
         .map_err(body_error)?;
@@ -584,6 +578,19 @@ pub struct EntryView {
     pub added_at: i64,
 }
 
+impl From<rampart_store::BankEntry> for EntryView {
+    fn from(e: rampart_store::BankEntry) -> Self {
+        EntryView {
+            id: e.id,
+            kind: e.kind.as_str().to_string(),
+            hash: e.hash,
+            quality: e.quality,
+            note: e.note,
+            added_at: e.added_at,
+        }
+    }
+}
+
 /// A page of entries.
 #[derive(Serialize, ToSchema)]
 pub struct EntryPage {
@@ -636,14 +643,7 @@ pub async fn list_entries(
         .into_iter()
         .skip(start)
         .take(limit)
-        .map(|e| EntryView {
-            id: e.id,
-            kind: e.kind.as_str().to_string(),
-            hash: e.hash,
-            quality: e.quality,
-            note: e.note,
-            added_at: e.added_at,
-        })
+        .map(EntryView::from)
         .collect();
     let next = (page.len() == limit)
         .then(|| page.last().map(|e| e.id.clone()))
@@ -735,11 +735,7 @@ pub async fn add_entries(
         .await?
         .ok_or_else(|| ApiError::not_found("bank"))?;
     let config: BankConfig = serde_json::from_value(bank.config).map_err(ApiError::internal)?;
-    let is_json = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    let is_json = media_type(&request).starts_with("application/json");
     let (entries, force) = if is_json {
         if query.id.is_some() || query.note.is_some() || query.force.is_some() {
             return Err(ApiError::invalid(
@@ -786,17 +782,7 @@ pub async fn add_entries(
     Ok((
         StatusCode::CREATED,
         Json(AddedEntries {
-            added: added
-                .into_iter()
-                .map(|e| EntryView {
-                    id: e.id,
-                    kind: e.kind.as_str().to_string(),
-                    hash: e.hash,
-                    quality: e.quality,
-                    note: e.note,
-                    added_at: e.added_at,
-                })
-                .collect(),
+            added: added.into_iter().map(EntryView::from).collect(),
         }),
     ))
 }

@@ -4,7 +4,6 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::future::try_join_all;
@@ -14,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{roles, Caller};
 use crate::engine::EngineError;
-use crate::error::{body_error, parse_json, ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::error::{body_error, media_type, parse_json, ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::state::AppState;
 
 /// Most texts in one batch.
@@ -259,18 +258,7 @@ pub(crate) async fn read_image(
     query: ImageQuery,
     request: Request,
 ) -> Result<ImageInput, ApiError> {
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let essence = media_type(&request);
     let mut input = ImageInput {
         bytes: Bytes::new(),
         client_id: query.client_id,

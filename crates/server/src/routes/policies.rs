@@ -3,7 +3,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::Json;
 use rampart_store::StoredPolicy;
@@ -12,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{roles, Caller};
 use crate::engine::policy_from_toml;
-use crate::error::{body_error, parse_json, ApiError, ApiQuery, ErrorBody};
+use crate::error::{body_error, media_type, parse_json, ApiError, ApiQuery, ErrorBody};
 use crate::routes::moderate::engine_error;
 use crate::state::AppState;
 use rampart_types::ErrorCode;
@@ -76,6 +75,16 @@ pub struct VersionQuery {
     pub version: Option<u32>,
 }
 
+/// The data dir's policy as a version (it has no creation time).
+fn base_version(base: &rampart_policy::Policy) -> PolicyVersion {
+    PolicyVersion {
+        name: base.name.clone(),
+        version: base.version,
+        id: base.id(),
+        created_at: None,
+    }
+}
+
 fn version_of(p: &StoredPolicy) -> PolicyVersion {
     PolicyVersion {
         name: p.name.clone(),
@@ -109,12 +118,7 @@ pub async fn list_policies(
     let mut policies: Vec<PolicyVersion> = stored.iter().map(version_of).collect();
     let base = state.engines.base_policy();
     if !stored.iter().any(|p| p.name == base.name) {
-        policies.push(PolicyVersion {
-            name: base.name.clone(),
-            version: base.version,
-            id: base.id(),
-            created_at: None,
-        });
+        policies.push(base_version(base));
     }
     let default = state
         .engines
@@ -152,12 +156,7 @@ pub async fn put_policy(
             "a policy name is 1-64 characters of a-z A-Z 0-9 _ -",
         ));
     }
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = media_type(&request);
     let body = Bytes::from_request(request, &state)
         .await
         .map_err(body_error)?;
@@ -225,12 +224,7 @@ pub async fn get_policy(
     };
     if name == base.name && wanted_base {
         return Ok(Json(PolicyView {
-            version: PolicyVersion {
-                name: base.name.clone(),
-                version: base.version,
-                id: base.id(),
-                created_at: None,
-            },
+            version: base_version(base),
             toml: base.to_toml(),
             source: "data_dir".into(),
         }));
@@ -254,12 +248,7 @@ pub async fn policy_versions(
     let base = state.engines.base_policy();
     if base.name == name {
         // The server's own version comes first: stored ones are numbered above it.
-        versions.push(PolicyVersion {
-            name: base.name.clone(),
-            version: base.version,
-            id: base.id(),
-            created_at: None,
-        });
+        versions.push(base_version(base));
     }
     versions.extend(stored.iter().map(version_of));
     if versions.is_empty() {
