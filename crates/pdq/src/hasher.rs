@@ -100,6 +100,31 @@ pub fn hash_dihedral(pixels: &Pixels<'_>) -> DihedralOutput {
     }
 }
 
+/// The PDQ hash and quality of `pixels` at their own size, the way the vPDQ reference hashes
+/// video frames (`pdqHash256FromFloatLuma` on the full frame's luma). Unlike [`hash`], there
+/// is no 512×512 nearest-neighbour pre-resize (the photo tool's `pdqio.cpp` step) and no grey
+/// shortcut: RGB pixels always go through `0.299·R + 0.587·G + 0.114·B`, as the reference's
+/// `fillFloatLumaFromRGB` does even when R = G = B. Cost grows with the pixel count.
+pub fn hash_full_resolution(pixels: &Pixels<'_>) -> PdqOutput {
+    let (w, h) = (pixels.width() as usize, pixels.height() as usize);
+    let mut luma = Vec::with_capacity(w * h);
+    for y in 0..h {
+        for x in 0..w {
+            luma.push(pixels.luma(x, y));
+        }
+    }
+    match dct16_from_luma(luma, h, w) {
+        None => PdqOutput {
+            hash: PdqHash::default(),
+            quality: 0,
+        },
+        Some((b, quality)) => PdqOutput {
+            hash: bits(&b),
+            quality,
+        },
+    }
+}
+
 /// Steps 2–8 of the reference: pre-resize, luma, blur, decimate, quality, 16×16 DCT.
 /// `None` when a side is below [`MIN_HASHABLE_DIM`].
 fn dct16(pixels: &Pixels<'_>) -> Option<([[f32; 16]; 16], u8)> {
@@ -117,6 +142,12 @@ fn dct16(pixels: &Pixels<'_>) -> Option<([[f32; 16]; 16], u8)> {
     };
     let (w, h) = (pixels.width() as usize, pixels.height() as usize);
     let (luma, cols, rows) = luma_after_pre_resize(pixels, w, h);
+    dct16_from_luma(luma, rows, cols)
+}
+
+/// Steps 4–8 of the reference (`pdqFloat256FromFloatLuma`): blur, decimate, quality, 16×16
+/// DCT of a `rows × cols` luma image. `None` when a side is below [`MIN_HASHABLE_DIM`].
+fn dct16_from_luma(luma: Vec<f32>, rows: usize, cols: usize) -> Option<([[f32; 16]; 16], u8)> {
     if rows < MIN_HASHABLE_DIM || cols < MIN_HASHABLE_DIM {
         return None;
     }
@@ -310,4 +341,55 @@ fn bits(b: &[[f32; 16]; 16]) -> PdqHash {
         }
     }
     hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic colourful RGB pixels with structure at several scales.
+    fn pattern(width: u32, height: u32) -> Vec<u8> {
+        let mut rgb = Vec::with_capacity((width * height * 3) as usize);
+        for y in 0..height {
+            for x in 0..width {
+                rgb.push(((x * 7 + y * 3) % 256) as u8);
+                rgb.push(((x / 9 * 40) % 256) as u8);
+                rgb.push((((x ^ y) * 5) % 256) as u8);
+            }
+        }
+        rgb
+    }
+
+    #[test]
+    fn full_resolution_equals_photo_hash_when_no_pre_resize_applies() {
+        let rgb = pattern(300, 200);
+        let pixels = Pixels::new(300, 200, Layout::Rgb, &rgb).expect("sized");
+        let photo = hash(&pixels);
+        assert!(photo.quality > 0);
+        assert_eq!(hash_full_resolution(&pixels), photo);
+    }
+
+    #[test]
+    fn full_resolution_hashes_large_frames_without_squashing_them() {
+        // The photo path samples the 1200 px wide image at 512 columns; the full-resolution
+        // path blurs all 1200 of them.
+        let rgb = pattern(1200, 96);
+        let pixels = Pixels::new(1200, 96, Layout::Rgb, &rgb).expect("sized");
+        let full = hash_full_resolution(&pixels);
+        let photo = hash(&pixels);
+        assert!(full.quality > 0);
+        assert_ne!(
+            full.hash, photo.hash,
+            "a 1200 px frame must not be pre-resized"
+        );
+    }
+
+    #[test]
+    fn full_resolution_of_a_frame_under_five_pixels_is_zero_with_quality_zero() {
+        let rgb = pattern(4, 100);
+        let pixels = Pixels::new(4, 100, Layout::Rgb, &rgb).expect("sized");
+        let out = hash_full_resolution(&pixels);
+        assert_eq!(out.hash, PdqHash::default());
+        assert_eq!(out.quality, 0);
+    }
 }

@@ -9,5 +9,7 @@ mod hasher;
 mod pixels;
 
 pub use hash::{ParseHashError, PdqHash};
-pub use hasher::{hash, hash_dihedral, DihedralOutput, PdqOutput, DIHEDRAL_NAMES};
+pub use hasher::{
+    hash, hash_dihedral, hash_full_resolution, DihedralOutput, PdqOutput, DIHEDRAL_NAMES,
+};
 pub use pixels::{Layout, Pixels, PixelsError};
