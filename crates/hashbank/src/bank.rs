@@ -1,7 +1,7 @@
 //! Hash banks: named, labelled sets of known hashes, and the [`BankSet`] that matches against
 //! all of them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rampart_pdq::PdqHash;
@@ -9,11 +9,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::HammingIndex;
 use crate::store;
+use crate::vpdq::{self, FrameTable, VpdqFeature};
 
 /// PDQ's recommended match threshold: a match is `distance <= 31`.
 pub const DEFAULT_THRESHOLD: u32 = 31;
 /// PDQ's recommended minimum quality: hashes of quality 49 or less are unreliable.
 pub const DEFAULT_MIN_QUALITY: u8 = 50;
+/// Default share of a bank video's frames that must be found in an upload for a vPDQ match
+/// (the vPDQ README's example threshold).
+pub const DEFAULT_VPDQ_MATCH_PCT: f64 = 80.0;
 
 /// What a bank holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,28 +27,36 @@ pub enum BankKind {
     Pdq,
     /// MD5 or SHA-256 digests of files, matched exactly.
     Exact,
+    /// vPDQ video signatures (a PDQ hash per frame), matched by the share of frames found.
+    Vpdq,
 }
 
 /// A bank's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BankConfig {
     /// Unique name; also the file name, so 1 to 64 of `a-z 0-9 _ -`.
     pub name: String,
     /// What a match means, e.g. `sexual_minors`, `terrorism`, `custom:<name>` (validated by
     /// the caller).
     pub label: String,
-    /// PDQ or exact digests.
+    /// PDQ, exact digests or vPDQ.
     pub kind: BankKind,
-    /// A PDQ entry matches when `distance <= threshold`.
+    /// A PDQ entry matches when `distance <= threshold`; in a vPDQ bank, two frames match
+    /// when their distance is at most this.
     #[serde(default = "default_threshold")]
     pub threshold: u32,
     /// Query hashes below this quality are not matched, and entries below it are refused
-    /// unless forced.
+    /// unless forced. In a vPDQ bank, frames below it are left out on both sides.
     #[serde(default = "default_min_quality")]
     pub min_quality: u8,
     /// Match any of the (up to 8) dihedral variants of the query hash, not only the first.
     #[serde(default)]
     pub dihedral: bool,
+    /// vPDQ banks: an entry matches an uploaded video when at least this percentage (0–100)
+    /// of the entry's frames are found in it, so a banned clip is found inside a longer
+    /// video. Ignored by other kinds.
+    #[serde(default = "default_vpdq_match_pct")]
+    pub vpdq_match_pct: f64,
 }
 
 fn default_threshold() -> u32 {
@@ -53,6 +65,10 @@ fn default_threshold() -> u32 {
 
 fn default_min_quality() -> u8 {
     DEFAULT_MIN_QUALITY
+}
+
+fn default_vpdq_match_pct() -> f64 {
+    DEFAULT_VPDQ_MATCH_PCT
 }
 
 impl BankConfig {
@@ -65,6 +81,7 @@ impl BankConfig {
             threshold: DEFAULT_THRESHOLD,
             min_quality: DEFAULT_MIN_QUALITY,
             dihedral: false,
+            vpdq_match_pct: DEFAULT_VPDQ_MATCH_PCT,
         }
     }
 
@@ -72,6 +89,15 @@ impl BankConfig {
     pub fn exact(name: impl Into<String>, label: impl Into<String>) -> Self {
         BankConfig {
             kind: BankKind::Exact,
+            ..Self::pdq(name, label)
+        }
+    }
+
+    /// A vPDQ (video) bank: frames match at distance 31 or less, frames below quality 50 are
+    /// left out, and an entry matches when 80 % of its frames are found in the upload.
+    pub fn vpdq(name: impl Into<String>, label: impl Into<String>) -> Self {
+        BankConfig {
+            kind: BankKind::Vpdq,
             ..Self::pdq(name, label)
         }
     }
@@ -92,6 +118,9 @@ impl BankConfig {
         if self.threshold > PdqHash::BITS {
             return Err(BankError::InvalidThreshold(self.threshold));
         }
+        if !(0.0..=100.0).contains(&self.vpdq_match_pct) {
+            return Err(BankError::InvalidMatchPct(self.vpdq_match_pct));
+        }
         Ok(())
     }
 }
@@ -106,6 +135,9 @@ pub enum EntryHash {
     Md5(String),
     /// A SHA-256 digest, 64 lowercase hex digits.
     Sha256(String),
+    /// A vPDQ video signature: each hashed frame's PDQ hash and quality, stored as one
+    /// string in [`vpdq::encode_signature`]'s form.
+    Vpdq(#[serde(with = "vpdq::signature_serde")] Vec<VpdqFeature>),
 }
 
 impl EntryHash {
@@ -122,14 +154,15 @@ impl EntryHash {
     fn kind(&self) -> BankKind {
         match self {
             EntryHash::Pdq(_) => BankKind::Pdq,
-            _ => BankKind::Exact,
+            EntryHash::Md5(_) | EntryHash::Sha256(_) => BankKind::Exact,
+            EntryHash::Vpdq(_) => BankKind::Vpdq,
         }
     }
 
     /// Key of an exact digest in a bank's map.
     fn exact_key(&self) -> Option<String> {
         match self {
-            EntryHash::Pdq(_) => None,
+            EntryHash::Pdq(_) | EntryHash::Vpdq(_) => None,
             EntryHash::Md5(h) => Some(format!("md5:{h}")),
             EntryHash::Sha256(h) => Some(format!("sha256:{h}")),
         }
@@ -149,7 +182,7 @@ fn digest_hex(hex: &str, len: usize) -> Result<String, BankError> {
 pub struct Entry {
     /// Unique within the bank: a ULID when generated, or given by the user.
     pub id: String,
-    /// The hash, stored as `"pdq"`, `"md5"` or `"sha256"` beside the other fields.
+    /// The hash, stored as `"pdq"`, `"md5"`, `"sha256"` or `"vpdq"` beside the other fields.
     #[serde(flatten)]
     pub hash: EntryHash,
     /// The PDQ quality of the hash, when known.
@@ -229,6 +262,27 @@ pub struct BankHit {
     pub dihedral_variant: Option<usize>,
 }
 
+/// One video-bank entry matched by a query video.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VpdqHit {
+    /// Bank name.
+    pub bank: String,
+    /// The matching entry.
+    pub entry_id: String,
+    /// The bank's label.
+    pub label: String,
+    /// Percentage of the query video's used frames found in the entry.
+    pub query_pct: f64,
+    /// Percentage of the entry's used frames found in the query video (what the bank's
+    /// `vpdq_match_pct` is compared with).
+    pub compared_pct: f64,
+    /// Indices into the query's frames of those that matched the entry, ascending (where in
+    /// the upload the banned video is).
+    pub matched_query: Vec<usize>,
+    /// The entry's note.
+    pub note: Option<String>,
+}
+
 /// Errors of banks and bank files.
 #[derive(Debug, thiserror::Error)]
 pub enum BankError {
@@ -241,6 +295,15 @@ pub enum BankError {
     /// A threshold above 256.
     #[error("threshold {0} is above 256")]
     InvalidThreshold(u32),
+    /// A vPDQ match percentage outside 0–100.
+    #[error("vpdq_match_pct {0} is not a percentage from 0 to 100")]
+    InvalidMatchPct(f64),
+    /// A vPDQ signature that is not whole frames of quality + hash hex.
+    #[error("invalid vPDQ signature: {0}")]
+    InvalidSignature(String),
+    /// A vPDQ bank with more frames than its index can number (about 4 billion).
+    #[error("bank {0:?} is full")]
+    BankFull(String),
     /// A digest that is not hex of the right length.
     #[error("not an MD5 (32 hex digits) or SHA-256 (64 hex digits) digest: {0:?}")]
     InvalidDigest(String),
@@ -315,6 +378,9 @@ pub struct HashBank {
     index: HammingIndex,
     /// Exact entries: `md5:<hex>` or `sha256:<hex>` to keys.
     exact: HashMap<String, Vec<u32>>,
+    /// vPDQ banks: which entry each frame in `index` belongs to (there, index ids are frame
+    /// ids, not entry keys).
+    frames: FrameTable,
 }
 
 impl HashBank {
@@ -328,6 +394,7 @@ impl HashBank {
             next_key: 0,
             index: HammingIndex::new(),
             exact: HashMap::new(),
+            frames: FrameTable::default(),
         })
     }
 
@@ -370,9 +437,9 @@ impl HashBank {
         Ok(())
     }
 
-    /// [`add`](Self::add), except that a PDQ hash is pushed to `pending` for the caller to
-    /// index in one go with [`settle`](Self::settle) (one index merge per batch, not one per
-    /// few thousand entries).
+    /// [`add`](Self::add), except that a PDQ hash (or a vPDQ entry's frames) is pushed to
+    /// `pending` for the caller to index in one go with [`settle`](Self::settle) (one index
+    /// merge per batch, not one per few thousand entries).
     fn add_deferred(
         &mut self,
         entry: Entry,
@@ -399,10 +466,28 @@ impl HashBank {
                 id: entry.id,
             });
         }
+        let used = match &entry.hash {
+            EntryHash::Vpdq(frames) => self.usable_frames(frames, force)?,
+            _ => Vec::new(),
+        };
         let key = self.next_key;
         self.next_key += 1;
         match &entry.hash {
             EntryHash::Pdq(h) => pending.push((key, *h)),
+            EntryHash::Vpdq(_) => {
+                let table = &mut self.frames;
+                let first = table.next;
+                table.next = u32::try_from(used.len())
+                    .ok()
+                    .and_then(|n| first.checked_add(n))
+                    .ok_or_else(|| BankError::BankFull(self.config.name.clone()))?;
+                let ids: Vec<u32> = (first..table.next).collect();
+                for (&id, hash) in ids.iter().zip(used) {
+                    table.owner.insert(id, key);
+                    pending.push((id, hash));
+                }
+                table.frames.insert(key, ids);
+            }
             other => {
                 let k = other.exact_key().expect("exact");
                 self.exact.entry(k).or_default().push(key);
@@ -413,6 +498,23 @@ impl HashBank {
         Ok(())
     }
 
+    /// The frames of a vPDQ entry that take part in matching (distinct hashes of sufficient
+    /// quality). None is refused unless forced: such an entry could never match.
+    fn usable_frames(
+        &self,
+        frames: &[VpdqFeature],
+        force: bool,
+    ) -> Result<Vec<PdqHash>, BankError> {
+        let used = vpdq::used_frames(frames, self.config.min_quality);
+        if used.is_empty() && !force {
+            return Err(BankError::LowQuality {
+                quality: frames.iter().map(|f| f.quality).max().unwrap_or(0),
+                min: self.config.min_quality,
+            });
+        }
+        Ok(used)
+    }
+
     /// Removes the entry `id`; returns it if it was there.
     pub fn remove(&mut self, id: &str) -> Option<Entry> {
         let (key, entry) = self.entries.remove(id)?;
@@ -420,6 +522,12 @@ impl HashBank {
         match &entry.hash {
             EntryHash::Pdq(_) => {
                 self.index.remove(key);
+            }
+            EntryHash::Vpdq(_) => {
+                for frame in self.frames.frames.remove(&key).unwrap_or_default() {
+                    self.frames.owner.remove(&frame);
+                    self.index.remove(frame);
+                }
             }
             other => {
                 let k = other.exact_key().expect("exact");
@@ -486,6 +594,61 @@ impl HashBank {
         best.into_iter()
             .map(|(key, (d, v))| self.hit(key, d, dihedral.then_some(v)))
             .collect()
+    }
+
+    /// vPDQ matches of a video's frames (`query`, in video order): every entry with at least
+    /// [`BankConfig::vpdq_match_pct`] % of its used frames within the bank's threshold of a
+    /// used query frame, and at least one frame matched. Same rule as
+    /// [`vpdq::match_vpdq`], computed with one index search per distinct query frame
+    /// instead of comparing the query with each entry. Sorted by entry id.
+    pub fn match_vpdq(&self, query: &[VpdqFeature]) -> Vec<VpdqHit> {
+        if self.config.kind != BankKind::Vpdq || self.index.is_empty() {
+            return Vec::new();
+        }
+        let q = vpdq::used_frames(query, self.config.min_quality);
+        // Entry key → (its matched frame ids, the used query frames that matched it).
+        let mut found: BTreeMap<u32, (HashSet<u32>, HashSet<usize>)> = BTreeMap::new();
+        for (qi, hits) in self
+            .index
+            .search_batch(&q, self.config.threshold)
+            .into_iter()
+            .enumerate()
+        {
+            for (frame, _) in hits {
+                if let Some(&key) = self.frames.owner.get(&frame) {
+                    let (frames, queries) = found.entry(key).or_default();
+                    frames.insert(frame);
+                    queries.insert(qi);
+                }
+            }
+        }
+        let mut hits = Vec::new();
+        for (key, (frames, queries)) in found {
+            let total = self.frames.frames.get(&key).map_or(0, Vec::len);
+            let compared_pct = vpdq::percent(frames.len(), total);
+            if compared_pct < self.config.vpdq_match_pct {
+                continue;
+            }
+            let Some((id, entry)) = self
+                .keys
+                .get(&key)
+                .and_then(|id| self.entries.get(id).map(|(_, e)| (id, e)))
+            else {
+                continue;
+            };
+            let matched: HashSet<PdqHash> = queries.iter().map(|&qi| q[qi]).collect();
+            hits.push(VpdqHit {
+                bank: self.config.name.clone(),
+                entry_id: id.clone(),
+                label: self.config.label.clone(),
+                query_pct: vpdq::percent(queries.len(), q.len()),
+                compared_pct,
+                matched_query: vpdq::matched_indices(query, self.config.min_quality, &matched),
+                note: entry.note.clone(),
+            });
+        }
+        hits.sort_by(|a, b| a.entry_id.cmp(&b.entry_id));
+        hits
     }
 
     /// Exact matches of a file's digests (hex, any case; an empty string is ignored).
@@ -745,6 +908,23 @@ impl BankSet {
             .collect();
         hits.sort_by(|a, b| {
             (a.distance, &a.bank, &a.entry_id).cmp(&(b.distance, &b.bank, &b.entry_id))
+        });
+        hits
+    }
+
+    /// vPDQ matches of a video's frames (`query`, in video order) in every vPDQ bank (see
+    /// [`HashBank::match_vpdq`]). Sorted by the share of the entry found (highest first),
+    /// then bank, entry.
+    pub fn match_vpdq(&self, query: &[VpdqFeature]) -> Vec<VpdqHit> {
+        let mut hits: Vec<VpdqHit> = self
+            .banks
+            .values()
+            .flat_map(|b| b.match_vpdq(query))
+            .collect();
+        hits.sort_by(|a, b| {
+            b.compared_pct
+                .total_cmp(&a.compared_pct)
+                .then_with(|| (&a.bank, &a.entry_id).cmp(&(&b.bank, &b.entry_id)))
         });
         hits
     }

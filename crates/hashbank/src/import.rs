@@ -3,6 +3,7 @@
 use rampart_pdq::PdqHash;
 
 use crate::bank::{now_rfc3339, BankError, BankKind, Entry, EntryHash};
+use crate::vpdq::VpdqFeature;
 
 /// A text format to import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +15,10 @@ pub enum ImportFormat {
     /// The reference `pdq-photo-hasher` output: `hash,quality,filename` per line; the file
     /// name becomes the entry's note. Blank lines and `#` comments are ignored.
     PdqPhotoHasher,
+    /// The reference `vpdq-hash-video` output, `frame_number,quality,hash,timestamp` per
+    /// line, for vPDQ banks: the whole text is ONE entry (one video), its frames in file
+    /// order. Blank lines and `#` comments are ignored.
+    VpdqHashFile,
 }
 
 /// How strict an import is.
@@ -42,6 +47,9 @@ pub fn parse(
     kind: BankKind,
     lenient: bool,
 ) -> Result<(Vec<(usize, Entry)>, ImportReport), BankError> {
+    if format == ImportFormat::VpdqHashFile {
+        return parse_vpdq_hash_file(text, kind, lenient);
+    }
     let mut ids = ulid::Generator::new();
     let added = now_rfc3339();
     let mut entries = Vec::new();
@@ -103,10 +111,84 @@ fn parse_line(t: &str, format: ImportFormat, kind: BankKind) -> Result<Parsed, S
                 .map(String::from);
             Ok((hash, Some(quality), note))
         }
-        (ImportFormat::PdqPhotoHasher, BankKind::Exact) => {
-            Err("pdq-photo-hasher output holds PDQ hashes, but this bank is exact".into())
+        (ImportFormat::PdqPhotoHasher, _) => Err(format!(
+            "pdq-photo-hasher output holds PDQ hashes, but this bank holds {kind:?} hashes"
+        )),
+        (ImportFormat::HashList, BankKind::Vpdq) => {
+            Err("a vPDQ bank takes whole videos: import a vpdq-hash-video file".into())
+        }
+        (ImportFormat::VpdqHashFile, _) => Err("vpdq-hash-video files are read whole".into()),
+    }
+}
+
+/// A `vpdq-hash-video` file as one vPDQ entry.
+fn parse_vpdq_hash_file(
+    text: &str,
+    kind: BankKind,
+    lenient: bool,
+) -> Result<(Vec<(usize, Entry)>, ImportReport), BankError> {
+    if kind != BankKind::Vpdq {
+        return Err(BankError::BadLine {
+            line: 1,
+            message: format!("a vpdq-hash-video file is for vPDQ banks, not {kind:?} banks"),
+        });
+    }
+    let mut frames = Vec::new();
+    let mut report = ImportReport::default();
+    let mut first_line = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let t = raw.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        match vpdq_line(t) {
+            Ok(frame) => {
+                first_line.get_or_insert(line);
+                frames.push(frame);
+            }
+            Err(message) if lenient => report.skipped.push(BankError::BadLine { line, message }),
+            Err(message) => return Err(BankError::BadLine { line, message }),
         }
     }
+    let Some(line) = first_line else {
+        return Err(BankError::BadLine {
+            line: 1,
+            message: "no frame lines (frame_number,quality,hash,timestamp)".into(),
+        });
+    };
+    let entry = Entry {
+        id: ulid::Ulid::new().to_string(),
+        hash: EntryHash::Vpdq(frames),
+        quality: None,
+        note: None,
+        added: now_rfc3339(),
+    };
+    Ok((vec![(line, entry)], report))
+}
+
+/// One `frame_number,quality,hash,timestamp` line; frame number and timestamp are checked
+/// but not kept (matching does not use them).
+fn vpdq_line(t: &str) -> Result<VpdqFeature, String> {
+    let fields: Vec<&str> = t.split(',').map(str::trim).collect();
+    let [frame_number, quality, hash, timestamp] = fields[..] else {
+        return Err("expected frame_number,quality,hash,timestamp".into());
+    };
+    frame_number
+        .parse::<u64>()
+        .map_err(|_| format!("frame number {frame_number:?} is not a whole number"))?;
+    let quality = quality
+        .parse()
+        .ok()
+        .filter(|&q: &u8| q <= 100)
+        .ok_or_else(|| format!("quality {quality:?} is not an integer from 0 to 100"))?;
+    let hash = hash.parse::<PdqHash>().map_err(|e| e.to_string())?;
+    timestamp
+        .parse::<f64>()
+        .ok()
+        .filter(|t| t.is_finite() && *t >= 0.0)
+        .ok_or_else(|| format!("timestamp {timestamp:?} is not a number of seconds"))?;
+    Ok(VpdqFeature { hash, quality })
 }
 
 fn pdq(s: &str) -> Result<EntryHash, String> {
