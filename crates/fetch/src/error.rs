@@ -37,6 +37,11 @@ pub enum FetchError {
     /// Name resolution, connection, TLS or HTTP failed.
     #[error("network error: {0}")]
     Network(String),
+    /// A header name or value given to [`Fetcher::post`](crate::Fetcher::post) cannot be sent
+    /// (not a valid header name, or a value with control characters). Headers are chosen by
+    /// Rampart's own code, so this is a bug on our side, not the API client's.
+    #[error("invalid header {0:?}")]
+    InvalidHeader(String),
     /// The HTTP client could not be built (only from [`Fetcher::new`](crate::Fetcher::new)).
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
@@ -51,11 +56,12 @@ impl FetchError {
     }
 
     /// The stable API error code: `invalid_request` for a bad URL, `internal` for a client
-    /// that could not be built, `fetch_blocked` for everything else.
+    /// that could not be built or a header we could not send, `fetch_blocked` for everything
+    /// else.
     pub fn api_code(&self) -> ErrorCode {
         match self {
             FetchError::InvalidUrl(_) => ErrorCode::InvalidRequest,
-            FetchError::Client(_) => ErrorCode::Internal,
+            FetchError::Client(_) | FetchError::InvalidHeader(_) => ErrorCode::Internal,
             FetchError::Blocked { .. }
             | FetchError::TooLarge { .. }
             | FetchError::Timeout
@@ -89,6 +95,14 @@ mod tests {
         );
         assert_eq!(
             FetchError::Client("x".into()).api_code(),
+            ErrorCode::Internal
+        );
+    }
+
+    #[test]
+    fn an_unsendable_header_is_our_fault() {
+        assert_eq!(
+            FetchError::InvalidHeader("x".into()).api_code(),
             ErrorCode::Internal
         );
     }

@@ -12,6 +12,10 @@
 //! clones share one connection pool); call [`Fetcher::fetch`] per request. Map a
 //! [`FetchError`] to the API with [`FetchError::api_code`].
 //!
+//! [`Fetcher::post`] sends a body to a caller-supplied URL (webhook callbacks) under the same
+//! address rules, never following a redirect; [`Fetcher::check_url`] validates such a URL
+//! when it is registered, without sending anything.
+//!
 //! # What it defends against
 //!
 //! - **Addresses that are not globally routable.** Every address the fetcher would connect to
@@ -65,6 +69,7 @@
 
 mod error;
 mod ip;
+mod post;
 mod resolve;
 
 use std::sync::Arc;
@@ -78,6 +83,7 @@ pub use error::FetchError;
 pub use ip::{special_range, SpecialRange};
 /// An IP network in CIDR notation (`"10.20.0.0/16".parse()`), for [`FetchConfig::allow`].
 pub use ipnet::IpNet;
+pub use post::Posted;
 
 use ip::AddressPolicy;
 use resolve::{refusal_in, VettingResolver};
@@ -173,7 +179,7 @@ impl Fetcher {
     /// the body of the final 2xx response.
     pub async fn fetch(&self, url: &str) -> Result<Fetched, FetchError> {
         let url = Url::parse(url).map_err(|e| FetchError::InvalidUrl(format!("{e}: {url:?}")))?;
-        self.check_url(&url, Origin::Caller)?;
+        self.vet_url(&url, Origin::Caller)?;
         tokio::time::timeout(self.config.timeout, self.follow(url))
             .await
             .unwrap_or(Err(FetchError::Timeout))
@@ -194,7 +200,7 @@ impl Fetcher {
                 if redirects == self.config.max_redirects {
                     return Err(FetchError::TooManyRedirects);
                 }
-                self.check_url(&next, Origin::Redirect)?;
+                self.vet_url(&next, Origin::Redirect)?;
                 redirects += 1;
                 url = next;
                 continue;
@@ -219,7 +225,7 @@ impl Fetcher {
 
     /// Refuses what no request should be sent for: other schemes, credentials, and IP
     /// literals outside the policy (names are vetted by the resolver at connect time).
-    fn check_url(&self, url: &Url, origin: Origin) -> Result<(), FetchError> {
+    fn vet_url(&self, url: &Url, origin: Origin) -> Result<(), FetchError> {
         let invalid = |why: &str| match origin {
             Origin::Caller => FetchError::InvalidUrl(why.to_owned()),
             Origin::Redirect => blocked(origin, why),
