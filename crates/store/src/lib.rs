@@ -1,11 +1,14 @@
 //! Durable storage for Rampart: tenants, API keys, versioned policies, term libraries, hash
-//! banks and verdicts, on an embedded SQLite file (the default) or on PostgreSQL (scale-out).
+//! banks (PDQ, MD5, SHA-256 and vPDQ video signatures), verdicts, asynchronous video/audio
+//! jobs and their webhook deliveries, on an embedded SQLite file (the default) or on
+//! PostgreSQL (scale-out).
 //!
 //! Not for: HTTP, permissions, validating policy or library *content* (the server parses those
 //! with `rampart-policy` and `rampart-text` before storing), or keeping submitted content:
 //! verdicts are stored under data minimisation (DESIGN.md §7) — the content's SHA-256 and PDQ
 //! hash, the verdict JSON with its evidence snippets (≤ 64 characters each), never the text or
-//! the bytes.
+//! the bytes. The one exception is a job's input, kept only while the job is queued or running
+//! and deleted in the transaction that finishes it (see below).
 //!
 //! # Shape
 //!
@@ -43,6 +46,25 @@
 //! durable as the server's `synchronous_commit` makes it. A batch that fails is retried row by
 //! row so one bad row fails only its own caller.
 //!
+//! # Jobs and webhook deliveries
+//!
+//! A video or audio job is a row plus its input bytes, created in one transaction
+//! ([`Store::create_job`]). A worker claims it ([`Store::claim_job`]): the claim is a random
+//! lease token valid until a deadline the worker keeps pushing forward
+//! ([`Store::renew_job_lease`]). A claim that lapses (the worker died) lets the next claim win
+//! and voids the old token, and a job claimed `max_attempts` times is failed instead of
+//! claimed again. [`Store::complete_job`] and [`Store::fail_job`] act only under the current
+//! token and, in one transaction, finish the job, store the verdict, delete the input and
+//! queue the webhook delivery — so a job completes exactly once whatever the queue does, and
+//! its result is never sent without being stored. Deliveries are leased the same way
+//! ([`Store::claim_due_deliveries`]) so two nodes never send one attempt at once, and every
+//! attempt is logged ([`Store::record_delivery_attempt`]).
+//!
+//! Deleted inputs leave no copy in the SQLite file: connections run with
+//! `secure_delete=ON`, which overwrites freed pages (the WAL keeps old frames until the next
+//! checkpoint overwrites or truncates it). On PostgreSQL a deleted input stays in a dead tuple
+//! until `VACUUM` reclaims it.
+//!
 //! # Change notification
 //!
 //! Each tenant has a [`Store::revision`] that every policy, library or bank change bumps in the
@@ -63,8 +85,10 @@ use rampart_types::Verdict;
 
 pub use error::StoreError;
 pub use model::{
-    ApiKey, BackendKind, Bank, BankEntry, CreatedKey, HashKind, KeyInfo, Library, LibrarySummary,
-    NewBankEntry, NewLibrary, Role, StoredPolicy, StoredVerdict, Tenant, TenantId, UnixMillis,
+    ApiKey, BackendKind, Bank, BankEntry, ClaimedJob, CreatedKey, Delivery, DeliveryAttempt,
+    DeliveryOutcome, DeliveryState, DueDelivery, HashKind, Job, JobKind, JobState, KeyInfo,
+    Library, LibrarySummary, NewBankEntry, NewDelivery, NewJob, NewLibrary, Role, StoredPolicy,
+    StoredVerdict, Tenant, TenantId, UnixMillis, WebhookConfig, MAX_VPDQ_FRAMES, VPDQ_FRAME_HEX,
 };
 pub use sql::SqlStore;
 
@@ -240,6 +264,119 @@ pub trait Store: Send + Sync {
         limit: u32,
         after_id: Option<&str>,
     ) -> Result<Vec<StoredVerdict>, StoreError>;
+
+    // ----- jobs -----
+
+    /// Creates a `Queued` job and stores its input, in one transaction. The input is the only
+    /// content the store keeps, and only until the job succeeds or fails.
+    async fn create_job(&self, job: NewJob) -> Result<Job, StoreError>;
+    /// A job of the tenant by id.
+    async fn get_job(&self, tenant: TenantId, id: &str) -> Result<Option<Job>, StoreError>;
+    /// The tenant's jobs, newest first, optionally in one state; `after` is the last id of the
+    /// previous page. At most `limit`, capped at [`MAX_LIST_LIMIT`].
+    async fn list_jobs(
+        &self,
+        tenant: TenantId,
+        state: Option<JobState>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
+    /// Claims a job for a worker, atomically: only a `Queued` job or a `Running` one whose lease
+    /// has run out. The job becomes `Running` with one more attempt, a new lease token and
+    /// `lease_until = now + lease_ms`; the input bytes come back with it. `None` for an
+    /// unknown or finished job, or one another worker holds. A job out of attempts is failed
+    /// instead (`internal`, "gave up after N attempts") and `None` returned.
+    async fn claim_job(&self, id: &str, lease_ms: u64) -> Result<Option<ClaimedJob>, StoreError>;
+    /// Extends a claim to `now + lease_ms` and records progress (clamped to 0–1); `false` when
+    /// the lease is no longer this one (the job was reclaimed or finished).
+    async fn renew_job_lease(
+        &self,
+        id: &str,
+        lease: &str,
+        lease_ms: u64,
+        progress: f32,
+    ) -> Result<bool, StoreError>;
+    /// Finishes a job, in one transaction and only while it is `Running` under `lease`: stores
+    /// the verdict (as [`Store::record_verdict`] would), marks the job `Succeeded` with that
+    /// verdict, deletes the input and queues the webhook delivery (due now). `false`, with
+    /// nothing changed, otherwise — so a job completes exactly once.
+    async fn complete_job(
+        &self,
+        id: &str,
+        lease: &str,
+        tenant: TenantId,
+        verdict: &Verdict,
+        delivery: Option<NewDelivery>,
+    ) -> Result<bool, StoreError>;
+    /// Fails a job under the same guard as [`Store::complete_job`]: `Failed` with a stable
+    /// error code and a message (cut to 1024 bytes), the input deleted, the delivery queued.
+    async fn fail_job(
+        &self,
+        id: &str,
+        lease: &str,
+        code: &str,
+        message: &str,
+        delivery: Option<NewDelivery>,
+    ) -> Result<bool, StoreError>;
+    /// Puts every `Running` job back to `Queued` with no lease, and returns how many. Only for
+    /// embedded mode at start-up, where this process is the only worker.
+    async fn requeue_running_jobs(&self) -> Result<u64, StoreError>;
+    /// Jobs a worker may claim (`Queued`, or `Running` with an expired lease), oldest first.
+    async fn pending_jobs(&self, limit: u32) -> Result<Vec<(String, TenantId)>, StoreError> {
+        self.pending_jobs_after(None, limit).await
+    }
+    /// [`Store::pending_jobs`] after the job id `after`, to page through all of them.
+    async fn pending_jobs_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, TenantId)>, StoreError>;
+
+    // ----- webhook deliveries -----
+
+    /// Leases up to `limit` pending deliveries due at `now` that no one holds (or whose lease
+    /// ran out) until `now + lease_ms`, so two nodes never send the same attempt at once.
+    /// Oldest due first.
+    async fn claim_due_deliveries(
+        &self,
+        now: UnixMillis,
+        limit: u32,
+        lease_ms: u64,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+    /// Logs an attempt of a leased delivery and applies its outcome (delivered, retry at a
+    /// time, or given up), releasing the lease; `false` when the lease is not held.
+    async fn record_delivery_attempt(
+        &self,
+        id: &str,
+        lease: &str,
+        attempt: &DeliveryAttempt,
+        outcome: DeliveryOutcome,
+    ) -> Result<bool, StoreError>;
+    /// The tenant's deliveries, newest first, optionally of one job; `after` is the last id of
+    /// the previous page. At most `limit`, capped at [`MAX_LIST_LIMIT`].
+    async fn list_deliveries(
+        &self,
+        tenant: TenantId,
+        job_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Every attempt of one of the tenant's deliveries, oldest first; `NotFound` if there is
+    /// no such delivery.
+    async fn delivery_attempts(
+        &self,
+        tenant: TenantId,
+        delivery_id: &str,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError>;
+    /// The tenant's webhook settings, if set.
+    async fn webhook_config(&self, tenant: TenantId) -> Result<Option<WebhookConfig>, StoreError>;
+    /// Sets the tenant's webhook URL (or none) and signing secret.
+    async fn set_webhook_config(
+        &self,
+        tenant: TenantId,
+        url: Option<&str>,
+        secret: &str,
+    ) -> Result<(), StoreError>;
 
     // ----- operations -----
 

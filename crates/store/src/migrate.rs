@@ -16,18 +16,30 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../migrations/sqlite/0002_jobs.sql"),
+    },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../migrations/postgres/0002_jobs.sql"),
+    },
+];
 
 /// The schema version this build writes.
-pub(crate) const LATEST: i64 = 1;
+pub(crate) const LATEST: i64 = 2;
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS rampart_migrations \
     (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
@@ -97,4 +109,17 @@ fn pending(all: &'static [Migration], current: i64) -> Result<&'static [Migratio
 
 fn failed(m: &Migration, e: sqlx::Error) -> StoreError {
     StoreError::Migration(format!("version {}: {e}", m.version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_every_version_in_order() {
+        for all in [SQLITE, POSTGRES] {
+            let versions: Vec<i64> = all.iter().map(|m| m.version).collect();
+            assert_eq!(versions, (1..=LATEST).collect::<Vec<_>>());
+        }
+    }
 }

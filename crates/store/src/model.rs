@@ -171,7 +171,15 @@ pub enum HashKind {
     Md5,
     /// A SHA-256 digest, 64 hex digits.
     Sha256,
+    /// A vPDQ video signature: one or more frames of 66 hex digits each (2 of quality, then the
+    /// frame's 64-digit PDQ hash), at most [`MAX_VPDQ_FRAMES`] frames.
+    Vpdq,
 }
+
+/// Hex digits of one vPDQ frame in a [`HashKind::Vpdq`] signature: 2 of quality + 64 of PDQ.
+pub const VPDQ_FRAME_HEX: usize = 66;
+/// Most frames one stored vPDQ signature may hold (6.6 MB of hex).
+pub const MAX_VPDQ_FRAMES: usize = 100_000;
 
 impl HashKind {
     /// The wire name.
@@ -180,14 +188,17 @@ impl HashKind {
             HashKind::Pdq => "pdq",
             HashKind::Md5 => "md5",
             HashKind::Sha256 => "sha256",
+            HashKind::Vpdq => "vpdq",
         }
     }
 
-    /// Length of the hash in hex digits.
+    /// Length of the hash in hex digits; for [`HashKind::Vpdq`], of one frame (a signature is
+    /// a whole number of frames).
     pub fn hex_len(self) -> usize {
         match self {
             HashKind::Md5 => 32,
             HashKind::Pdq | HashKind::Sha256 => 64,
+            HashKind::Vpdq => VPDQ_FRAME_HEX,
         }
     }
 }
@@ -199,9 +210,10 @@ impl FromStr for HashKind {
             "pdq" => Ok(HashKind::Pdq),
             "md5" => Ok(HashKind::Md5),
             "sha256" => Ok(HashKind::Sha256),
+            "vpdq" => Ok(HashKind::Vpdq),
             other => Err(StoreError::invalid(
                 "hash_kind",
-                format!("'{other}': use pdq, md5 or sha256"),
+                format!("'{other}': use pdq, md5, sha256 or vpdq"),
             )),
         }
     }
@@ -213,9 +225,9 @@ pub struct NewBankEntry {
     /// Unique within the bank; a ULID is generated when absent.
     pub id: Option<String>,
     pub kind: HashKind,
-    /// Hex digits (any case; stored lowercase).
+    /// Hex digits (any case; stored lowercase); for vPDQ, the frames concatenated.
     pub hash: String,
-    /// PDQ quality 0–100, when known.
+    /// PDQ quality 0–100, when known (for vPDQ each frame carries its own).
     pub quality: Option<u8>,
     /// Where the hash came from (≤ 256 characters).
     pub note: Option<String>,
@@ -245,4 +257,258 @@ pub struct StoredVerdict {
 pub enum BackendKind {
     Sqlite,
     Postgres,
+}
+
+/// What an asynchronous job moderates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    Video,
+    Audio,
+}
+
+impl JobKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Video => "video",
+            JobKind::Audio => "audio",
+        }
+    }
+}
+
+impl FromStr for JobKind {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "video" => Ok(JobKind::Video),
+            "audio" => Ok(JobKind::Audio),
+            other => Err(StoreError::invalid(
+                "kind",
+                format!("'{other}': use video or audio"),
+            )),
+        }
+    }
+}
+
+/// Where a job is in its life: `Queued → Running → Succeeded | Failed` (a running job whose
+/// worker died is claimed again once its lease runs out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// Whether the job will change no more.
+    pub fn is_finished(self) -> bool {
+        matches!(self, JobState::Succeeded | JobState::Failed)
+    }
+}
+
+impl FromStr for JobState {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "queued" => Ok(JobState::Queued),
+            "running" => Ok(JobState::Running),
+            "succeeded" => Ok(JobState::Succeeded),
+            "failed" => Ok(JobState::Failed),
+            other => Err(StoreError::invalid(
+                "state",
+                format!("'{other}': use queued, running, succeeded or failed"),
+            )),
+        }
+    }
+}
+
+/// A job to create: its metadata and the content, kept only until the job finishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub tenant: TenantId,
+    pub kind: JobKind,
+    /// The caller's reference for the content (≤ 256 bytes), copied into the verdict.
+    pub client_id: Option<String>,
+    /// The policy the caller asked for (≤ 128 bytes), `None` for the tenant's default.
+    pub policy: Option<String>,
+    /// Where to send the result (http or https, ≤ 2048 bytes); overrides the tenant's webhook.
+    pub callback_url: Option<String>,
+    /// The content to moderate: the only content the store ever keeps, deleted when the job
+    /// succeeds or fails.
+    pub input: Vec<u8>,
+    /// SHA-256 of `input`, 64 hex digits.
+    pub input_sha256: String,
+    /// How many claims the job gets before it is failed (1–100).
+    pub max_attempts: u32,
+}
+
+/// A stored job, without its content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// A ULID generated by the store.
+    pub id: String,
+    pub tenant: TenantId,
+    pub kind: JobKind,
+    pub state: JobState,
+    /// 0 to 1, as last reported by the worker.
+    pub progress: f32,
+    /// Claims so far.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub client_id: Option<String>,
+    pub policy: Option<String>,
+    pub callback_url: Option<String>,
+    pub input_sha256: String,
+    pub input_bytes: u64,
+    /// A stable API error code when the job failed.
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    /// The verdict when the job succeeded.
+    pub verdict_id: Option<String>,
+    pub created_at: UnixMillis,
+    pub started_at: Option<UnixMillis>,
+    pub finished_at: Option<UnixMillis>,
+}
+
+/// A job a worker has claimed: its content and the lease that proves the claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedJob {
+    pub job: Job,
+    pub input: Vec<u8>,
+    /// A random token of this claim; renewing, completing and failing the job need it.
+    pub lease: String,
+}
+
+/// A webhook delivery to create together with a job's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// http or https, ≤ 2048 bytes.
+    pub url: String,
+    /// `job.succeeded` or `job.failed`.
+    pub event: String,
+    /// The exact JSON body to send (≤ 1 MiB).
+    pub payload: String,
+}
+
+/// Where a webhook delivery is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Not yet accepted by the receiver; will be tried (again) at `next_attempt_at`.
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Given up after the last retry.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for DeliveryState {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(DeliveryState::Pending),
+            "delivered" => Ok(DeliveryState::Delivered),
+            "failed" => Ok(DeliveryState::Failed),
+            other => Err(StoreError::invalid(
+                "state",
+                format!("'{other}': use pending, delivered or failed"),
+            )),
+        }
+    }
+}
+
+/// A stored webhook delivery, without its payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// A ULID; sent with every attempt as the idempotency id.
+    pub id: String,
+    pub tenant: TenantId,
+    pub job_id: Option<String>,
+    pub url: String,
+    pub event: String,
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due (pending deliveries only).
+    pub next_attempt_at: Option<UnixMillis>,
+    /// The HTTP status of the last attempt, if it got one.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    pub created_at: UnixMillis,
+    pub delivered_at: Option<UnixMillis>,
+}
+
+/// A delivery whose attempt is due, leased to the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub delivery: Delivery,
+    /// The exact body to send.
+    pub payload: String,
+    /// The token that [`crate::Store::record_delivery_attempt`] needs.
+    pub lease: String,
+}
+
+/// One attempt to deliver a webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    pub at: UnixMillis,
+    /// The receiver's HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// What went wrong (≤ 1024 bytes; longer messages are cut).
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// What follows an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The receiver accepted it; no more attempts.
+    Delivered,
+    /// Try again at this time.
+    RetryAt(UnixMillis),
+    /// Give up: the delivery becomes [`DeliveryState::Failed`].
+    GaveUp,
+}
+
+/// A tenant's webhook settings. `Debug` leaves the secret out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookConfig {
+    /// Where job results go when a job names no `callback_url`; `None` sends nothing.
+    pub url: Option<String>,
+    /// The HMAC key of the `Rampart-Signature` header.
+    pub secret: String,
+}
+
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &self.url)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }

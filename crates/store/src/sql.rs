@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -161,6 +162,79 @@ macro_rules! verdict_from {
     };
 }
 
+macro_rules! job_from {
+    ($row:expr) => {
+        Job {
+            id: $row.try_get("id")?,
+            tenant: TenantId($row.try_get("tenant_id")?),
+            kind: $row.try_get::<String, _>("kind")?.parse()?,
+            state: $row.try_get::<String, _>("state")?.parse()?,
+            progress: $row.try_get::<f64, _>("progress")? as f32,
+            attempts: count($row.try_get("attempts")?),
+            max_attempts: count($row.try_get("max_attempts")?),
+            client_id: $row.try_get("client_id")?,
+            policy: $row.try_get("policy")?,
+            callback_url: $row.try_get("callback_url")?,
+            input_sha256: $row.try_get("input_sha256")?,
+            input_bytes: $row.try_get::<i64, _>("input_bytes")?.max(0) as u64,
+            error_code: $row.try_get("error_code")?,
+            error_message: $row.try_get("error_message")?,
+            verdict_id: $row.try_get("verdict_id")?,
+            created_at: $row.try_get("created_at")?,
+            started_at: $row.try_get("started_at")?,
+            finished_at: $row.try_get("finished_at")?,
+        }
+    };
+}
+
+macro_rules! delivery_from {
+    ($row:expr) => {
+        Delivery {
+            id: $row.try_get("id")?,
+            tenant: TenantId($row.try_get("tenant_id")?),
+            job_id: $row.try_get("job_id")?,
+            url: $row.try_get("url")?,
+            event: $row.try_get("event")?,
+            state: $row.try_get::<String, _>("state")?.parse()?,
+            attempts: count($row.try_get("attempts")?),
+            next_attempt_at: $row.try_get("next_attempt_at")?,
+            last_status: $row
+                .try_get::<Option<i64>, _>("last_status")?
+                .and_then(|s| u16::try_from(s).ok()),
+            last_error: $row.try_get("last_error")?,
+            created_at: $row.try_get("created_at")?,
+            delivered_at: $row.try_get("delivered_at")?,
+        }
+    };
+}
+
+/// Inserts a job's webhook delivery (pending, due at once) inside a write transaction.
+macro_rules! insert_delivery {
+    ($tx:expr, $id:expr, $tenant:expr, $job:expr, $d:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO deliveries (id, tenant_id, job_id, url, event, payload, state, \
+             attempts, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7)",
+        )
+        .bind($id)
+        .bind($tenant)
+        .bind($job)
+        .bind(&$d.url)
+        .bind(&$d.event)
+        .bind(&$d.payload)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
+const JOB_COLUMNS: &str = "id, tenant_id, kind, state, progress, attempts, max_attempts, \
+    client_id, policy, callback_url, input_sha256, input_bytes, error_code, error_message, \
+    verdict_id, created_at, started_at, finished_at";
+
+const DELIVERY_COLUMNS: &str = "id, tenant_id, job_id, url, event, state, attempts, \
+    next_attempt_at, last_status, last_error, created_at, delivered_at";
+
 /// Rows per multi-row INSERT of terms or bank entries.
 const CHUNK: usize = 500;
 
@@ -174,6 +248,9 @@ pub struct SqlStore {
     writer: VerdictWriter,
     /// The verdict writer's pool (the same pool as `pool` on PostgreSQL).
     writer_pool: Pool,
+    /// Makes the ids of jobs and deliveries, increasing within this process so that ids made
+    /// in the same millisecond still list in creation order.
+    ids: Mutex<ulid::Generator>,
 }
 
 impl SqlStore {
@@ -206,8 +283,69 @@ impl SqlStore {
             pool,
             writer,
             writer_pool,
+            ids: Mutex::new(ulid::Generator::new()),
         })
     }
+
+    /// A new job or delivery id.
+    fn new_id(&self) -> String {
+        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        // The generator fails only when 2^80 ids were made in one millisecond.
+        ids.generate()
+            .unwrap_or_else(|_| ulid::Ulid::new())
+            .to_string()
+    }
+}
+
+/// A fresh lease token: 80 random bits (a ULID's randomness) and the time.
+fn new_lease() -> String {
+    ulid::Ulid::new().to_string()
+}
+
+/// `now + ms`, saturating.
+fn later(now: i64, ms: u64) -> i64 {
+    now.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// A stored count as `u32`, saturating.
+fn count(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+/// Progress as stored: finite and within 0–1.
+fn progress_value(p: f32) -> f64 {
+    if p.is_nan() {
+        0.0
+    } else {
+        f64::from(p.clamp(0.0, 1.0))
+    }
+}
+
+/// The verdict table's row for a verdict, validated.
+fn verdict_row(tenant: TenantId, verdict: &Verdict) -> Result<VerdictRow, StoreError> {
+    validate::verdict(verdict)?;
+    let json = serde_json::to_string(verdict)
+        .map_err(|e| StoreError::invalid("verdict", e.to_string()))?;
+    let content_type = serde_json::to_value(verdict.content_type)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Ok(VerdictRow {
+        tenant: tenant.0,
+        id: verdict.id.clone(),
+        created_at: now_ms(),
+        content_type,
+        suggestion: verdict.suggestion.as_str().to_owned(),
+        content_sha256: verdict.content_ref.sha256.to_ascii_lowercase(),
+        pdq: verdict
+            .content_ref
+            .pdq
+            .as_ref()
+            .map(|p| p.to_ascii_lowercase()),
+        client_id: verdict.content_ref.client_id.clone(),
+        policy: verdict.policy.clone(),
+        json,
+    })
 }
 
 async fn open_sqlite(url: &str, connections: u32) -> Result<sqlx::SqlitePool, StoreError> {
@@ -229,7 +367,9 @@ async fn open_sqlite(url: &str, connections: u32) -> Result<sqlx::SqlitePool, St
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        // Deleted job inputs are overwritten, not left in free pages of the file.
+        .pragma("secure_delete", "ON");
     Ok(SqlitePoolOptions::new()
         .max_connections(connections)
         .connect_with(options)
@@ -915,29 +1055,7 @@ impl Store for SqlStore {
     }
 
     async fn record_verdict(&self, tenant: TenantId, verdict: &Verdict) -> Result<(), StoreError> {
-        validate::verdict(verdict)?;
-        let json = serde_json::to_string(verdict)
-            .map_err(|e| StoreError::invalid("verdict", e.to_string()))?;
-        let content_type = serde_json::to_value(verdict.content_type)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let row = VerdictRow {
-            tenant: tenant.0,
-            id: verdict.id.clone(),
-            created_at: now_ms(),
-            content_type,
-            suggestion: verdict.suggestion.as_str().to_owned(),
-            content_sha256: verdict.content_ref.sha256.to_ascii_lowercase(),
-            pdq: verdict
-                .content_ref
-                .pdq
-                .as_ref()
-                .map(|p| p.to_ascii_lowercase()),
-            client_id: verdict.content_ref.client_id.clone(),
-            policy: verdict.policy.clone(),
-            json,
-        };
+        let row = verdict_row(tenant, verdict)?;
         self.writer.write(row).await
     }
 
@@ -984,6 +1102,525 @@ impl Store for SqlStore {
         })
     }
 
+    async fn create_job(&self, job: NewJob) -> Result<Job, StoreError> {
+        let input_sha256 = validate::job(&job)?;
+        let id = self.new_id();
+        let now = now_ms();
+        let input_bytes = job.input.len() as u64;
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            sqlx::query(
+                "INSERT INTO jobs (id, tenant_id, kind, state, progress, attempts, max_attempts, \
+                 client_id, policy, callback_url, input_sha256, input_bytes, created_at) \
+                 VALUES ($1, $2, $3, 'queued', 0.0, 0, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&id)
+            .bind(job.tenant.0)
+            .bind(job.kind.as_str())
+            .bind(i64::from(job.max_attempts))
+            .bind(job.client_id.as_deref())
+            .bind(job.policy.as_deref())
+            .bind(job.callback_url.as_deref())
+            .bind(&input_sha256)
+            .bind(input_bytes as i64)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| classify(e, format!("job '{id}'"), "tenant"))?;
+            sqlx::query("INSERT INTO job_inputs (job_id, data) VALUES ($1, $2)")
+                .bind(&id)
+                .bind(&job.input)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(Job {
+            id,
+            tenant: job.tenant,
+            kind: job.kind,
+            state: JobState::Queued,
+            progress: 0.0,
+            attempts: 0,
+            max_attempts: job.max_attempts,
+            client_id: job.client_id,
+            policy: job.policy,
+            callback_url: job.callback_url,
+            input_sha256,
+            input_bytes,
+            error_code: None,
+            error_message: None,
+            verdict_id: None,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+        })
+    }
+
+    async fn get_job(&self, tenant: TenantId, id: &str) -> Result<Option<Job>, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
+        on_pool!(&self.pool, |pool| {
+            let row = sqlx::query(&sql)
+                .bind(tenant.0)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            Ok(match row {
+                Some(r) => Some(job_from!(r)),
+                None => None,
+            })
+        })
+    }
+
+    async fn list_jobs(
+        &self,
+        tenant: TenantId,
+        state: Option<JobState>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let limit = i64::from(limit.clamp(1, MAX_LIST_LIMIT));
+        // '' stands for "any state" and "from the newest".
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND ($2 = '' OR state = $2) \
+             AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
+        );
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(&sql)
+                .bind(tenant.0)
+                .bind(state.map_or("", JobState::as_str))
+                .bind(after.unwrap_or(""))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok(job_from!(r)))
+                .collect()
+        })
+    }
+
+    async fn claim_job(&self, id: &str, lease_ms: u64) -> Result<Option<ClaimedJob>, StoreError> {
+        let lease = new_lease();
+        let now = now_ms();
+        let claim = format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease = $2, \
+             lease_until = $3, started_at = COALESCE(started_at, $4) \
+             WHERE id = $1 AND attempts < max_attempts \
+             AND (state = 'queued' OR (state = 'running' AND lease_until <= $4)) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let claimed = sqlx::query(&claim)
+                .bind(id)
+                .bind(&lease)
+                .bind(later(now, lease_ms))
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = claimed else {
+                // Claimable but out of attempts: it has crashed or timed out every worker.
+                let gave_up = sqlx::query(
+                    "UPDATE jobs SET state = 'failed', error_code = 'internal', \
+                     error_message = 'gave up after ' || attempts || ' attempts', \
+                     lease = NULL, lease_until = NULL, finished_at = $2 \
+                     WHERE id = $1 AND attempts >= max_attempts \
+                     AND (state = 'queued' OR (state = 'running' AND lease_until <= $2))",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if gave_up > 0 {
+                    sqlx::query("DELETE FROM job_inputs WHERE job_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                }
+                return Ok(None);
+            };
+            let job = job_from!(row);
+            let input: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT data FROM job_inputs WHERE job_id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(input) = input else {
+                return Err(StoreError::Integrity(format!(
+                    "unfinished job '{id}' has no input"
+                )));
+            };
+            tx.commit().await?;
+            Ok(Some(ClaimedJob { job, input, lease }))
+        })
+    }
+
+    async fn renew_job_lease(
+        &self,
+        id: &str,
+        lease: &str,
+        lease_ms: u64,
+        progress: f32,
+    ) -> Result<bool, StoreError> {
+        let until = later(now_ms(), lease_ms);
+        let renewed = on_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET lease_until = $3, progress = $4 \
+                 WHERE id = $1 AND lease = $2 AND state = 'running'",
+            )
+            .bind(id)
+            .bind(lease)
+            .bind(until)
+            .bind(progress_value(progress))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(renewed > 0)
+    }
+
+    async fn complete_job(
+        &self,
+        id: &str,
+        lease: &str,
+        tenant: TenantId,
+        verdict: &Verdict,
+        delivery: Option<NewDelivery>,
+    ) -> Result<bool, StoreError> {
+        let row = verdict_row(tenant, verdict)?;
+        if let Some(d) = &delivery {
+            validate::delivery(d)?;
+        }
+        let delivery_id = self.new_id();
+        let now = row.created_at;
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let finished = sqlx::query(
+                "UPDATE jobs SET state = 'succeeded', verdict_id = $4, progress = 1.0, \
+                 finished_at = $5, lease = NULL, lease_until = NULL \
+                 WHERE id = $1 AND lease = $2 AND tenant_id = $3 AND state = 'running'",
+            )
+            .bind(id)
+            .bind(lease)
+            .bind(tenant.0)
+            .bind(&row.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if finished == 0 {
+                return Ok(false); // dropping the transaction rolls it back
+            }
+            sqlx::query(
+                "INSERT INTO verdicts (tenant_id, id, created_at, content_type, suggestion, \
+                 content_sha256, pdq, client_id, policy, verdict) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(row.tenant)
+            .bind(&row.id)
+            .bind(row.created_at)
+            .bind(&row.content_type)
+            .bind(&row.suggestion)
+            .bind(&row.content_sha256)
+            .bind(row.pdq.as_deref())
+            .bind(row.client_id.as_deref())
+            .bind(&row.policy)
+            .bind(&row.json)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| classify(e, format!("verdict '{}'", row.id), "tenant"))?;
+            sqlx::query("DELETE FROM job_inputs WHERE job_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(d) = &delivery {
+                insert_delivery!(tx, &delivery_id, tenant.0, id, d, now);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    async fn fail_job(
+        &self,
+        id: &str,
+        lease: &str,
+        code: &str,
+        message: &str,
+        delivery: Option<NewDelivery>,
+    ) -> Result<bool, StoreError> {
+        let message = validate::job_error(code, message)?;
+        if let Some(d) = &delivery {
+            validate::delivery(d)?;
+        }
+        let delivery_id = self.new_id();
+        let now = now_ms();
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let tenant: Option<i64> = sqlx::query_scalar(
+                "UPDATE jobs SET state = 'failed', error_code = $3, error_message = $4, \
+                 finished_at = $5, lease = NULL, lease_until = NULL \
+                 WHERE id = $1 AND lease = $2 AND state = 'running' RETURNING tenant_id",
+            )
+            .bind(id)
+            .bind(lease)
+            .bind(code)
+            .bind(message)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(tenant) = tenant else {
+                return Ok(false);
+            };
+            sqlx::query("DELETE FROM job_inputs WHERE job_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(d) = &delivery {
+                insert_delivery!(tx, &delivery_id, tenant, id, d, now);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    async fn requeue_running_jobs(&self) -> Result<u64, StoreError> {
+        Ok(on_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET state = 'queued', lease = NULL, lease_until = NULL \
+                 WHERE state = 'running'",
+            )
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
+    }
+
+    async fn pending_jobs_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, TenantId)>, StoreError> {
+        let limit = i64::from(limit.clamp(1, MAX_LIST_LIMIT));
+        let rows: Vec<(String, i64)> = on_pool!(&self.pool, |pool| {
+            // The first condition is the partial index's, word for word.
+            sqlx::query_as(
+                "SELECT id, tenant_id FROM jobs WHERE state IN ('queued', 'running') \
+                 AND (state = 'queued' OR lease_until <= $1) AND id > $2 ORDER BY id LIMIT $3",
+            )
+            .bind(now_ms())
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(id, t)| (id, TenantId(t))).collect())
+    }
+
+    async fn claim_due_deliveries(
+        &self,
+        now: UnixMillis,
+        limit: u32,
+        lease_ms: u64,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let limit = i64::from(limit.clamp(1, MAX_LIST_LIMIT));
+        let lease = new_lease();
+        // The conditions are repeated outside the sub-select so that on PostgreSQL a row another
+        // node leased meanwhile is re-checked and skipped, not leased twice.
+        let sql = format!(
+            "UPDATE deliveries SET lease = $1, lease_until = $2 \
+             WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' \
+             AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
+             ORDER BY next_attempt_at, id LIMIT $4) \
+             AND state = 'pending' AND (lease_until IS NULL OR lease_until <= $3) \
+             RETURNING {DELIVERY_COLUMNS}, payload"
+        );
+        let mut due: Vec<DueDelivery> = on_pool!(&self.pool, |pool| {
+            sqlx::query(&sql)
+                .bind(&lease)
+                .bind(later(now, lease_ms))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(DueDelivery {
+                        delivery: delivery_from!(r),
+                        payload: r.try_get("payload")?,
+                        lease: lease.clone(),
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?
+        });
+        due.sort_by(|a, b| {
+            (a.delivery.next_attempt_at, &a.delivery.id)
+                .cmp(&(b.delivery.next_attempt_at, &b.delivery.id))
+        });
+        Ok(due)
+    }
+
+    async fn record_delivery_attempt(
+        &self,
+        id: &str,
+        lease: &str,
+        attempt: &DeliveryAttempt,
+        outcome: DeliveryOutcome,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let (state, next_attempt_at, delivered_at) = match outcome {
+            DeliveryOutcome::Delivered => (DeliveryState::Delivered, None, Some(now)),
+            DeliveryOutcome::RetryAt(at) => (DeliveryState::Pending, Some(at), None),
+            DeliveryOutcome::GaveUp => (DeliveryState::Failed, None, None),
+        };
+        let error = attempt
+            .error
+            .as_deref()
+            .map(|e| validate::truncate(e, validate::MAX_ERROR_BYTES));
+        let status = attempt.status.map(i64::from);
+        let duration = i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX);
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let n: Option<i64> = sqlx::query_scalar(
+                "UPDATE deliveries SET attempts = attempts + 1, state = $3, next_attempt_at = $4, \
+                 last_status = $5, last_error = $6, delivered_at = $7, lease = NULL, \
+                 lease_until = NULL WHERE id = $1 AND lease = $2 AND state = 'pending' \
+                 RETURNING attempts",
+            )
+            .bind(id)
+            .bind(lease)
+            .bind(state.as_str())
+            .bind(next_attempt_at)
+            .bind(status)
+            .bind(error)
+            .bind(delivered_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(n) = n else {
+                return Ok(false);
+            };
+            sqlx::query(
+                "INSERT INTO delivery_attempts (delivery_id, n, at, status, error, duration_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(n)
+            .bind(attempt.at)
+            .bind(status)
+            .bind(error)
+            .bind(duration)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant: TenantId,
+        job_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let limit = i64::from(limit.clamp(1, MAX_LIST_LIMIT));
+        // '' stands for "any job" and "from the newest".
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 \
+             AND ($2 = '' OR job_id = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
+        );
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(&sql)
+                .bind(tenant.0)
+                .bind(job_id.unwrap_or(""))
+                .bind(after.unwrap_or(""))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok(delivery_from!(r)))
+                .collect()
+        })
+    }
+
+    async fn delivery_attempts(
+        &self,
+        tenant: TenantId,
+        delivery_id: &str,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        on_pool!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            let exists: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM deliveries WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.0)
+            .bind(delivery_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if exists == 0 {
+                return Err(StoreError::NotFound(format!("delivery '{delivery_id}'")));
+            }
+            let rows = sqlx::query(
+                "SELECT at, status, error, duration_ms FROM delivery_attempts \
+                 WHERE delivery_id = $1 ORDER BY n",
+            )
+            .bind(delivery_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(DeliveryAttempt {
+                        at: r.try_get("at")?,
+                        status: r
+                            .try_get::<Option<i64>, _>("status")?
+                            .and_then(|s| u16::try_from(s).ok()),
+                        error: r.try_get("error")?,
+                        duration_ms: r.try_get::<i64, _>("duration_ms")?.max(0) as u64,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    async fn webhook_config(&self, tenant: TenantId) -> Result<Option<WebhookConfig>, StoreError> {
+        let row: Option<(Option<String>, String)> = on_pool!(&self.pool, |pool| {
+            sqlx::query_as("SELECT url, secret FROM webhook_configs WHERE tenant_id = $1")
+                .bind(tenant.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(url, secret)| WebhookConfig { url, secret }))
+    }
+
+    async fn set_webhook_config(
+        &self,
+        tenant: TenantId,
+        url: Option<&str>,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        if let Some(url) = url {
+            validate::url("url", url)?;
+        }
+        validate::secret(secret)?;
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "INSERT INTO webhook_configs (tenant_id, url, secret, updated_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE \
+                 SET url = excluded.url, secret = excluded.secret, updated_at = excluded.updated_at",
+            )
+            .bind(tenant.0)
+            .bind(url)
+            .bind(secret)
+            .bind(now_ms())
+            .execute(pool)
+            .await
+            .map_err(|e| classify(e, "webhook config", "tenant"))?;
+        });
+        Ok(())
+    }
+
     async fn integrity_check(&self) -> Result<(), StoreError> {
         match &self.pool {
             Pool::Sqlite(pool) => {
@@ -1009,7 +1646,9 @@ impl Store for SqlStore {
                     "SELECT (SELECT COUNT(*) FROM verdicts v WHERE NOT EXISTS \
                      (SELECT 1 FROM tenants t WHERE t.id = v.tenant_id)) + \
                      (SELECT COUNT(*) FROM api_keys k WHERE NOT EXISTS \
-                     (SELECT 1 FROM tenants t WHERE t.id = k.tenant_id))",
+                     (SELECT 1 FROM tenants t WHERE t.id = k.tenant_id)) + \
+                     (SELECT COUNT(*) FROM jobs j WHERE NOT EXISTS \
+                     (SELECT 1 FROM tenants t WHERE t.id = j.tenant_id))",
                 )
                 .fetch_one(pool)
                 .await?;
@@ -1019,6 +1658,19 @@ impl Store for SqlStore {
                     )));
                 }
             }
+        }
+        let kept: i64 = on_pool!(&self.pool, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM job_inputs i JOIN jobs j ON j.id = i.job_id \
+                 WHERE j.state IN ('succeeded', 'failed')",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        if kept != 0 {
+            return Err(StoreError::Integrity(format!(
+                "{kept} finished job(s) still hold their input"
+            )));
         }
         let version: i64 = on_pool!(&self.pool, |pool| {
             sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM rampart_migrations")

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use rampart_store::{
-    BackendKind, HashKind, NewBankEntry, NewLibrary, Role, Store, StoreError, TenantId,
+    BackendKind, DeliveryAttempt, DeliveryOutcome, DeliveryState, HashKind, JobKind, JobState,
+    NewBankEntry, NewDelivery, NewJob, NewLibrary, Role, Store, StoreError, TenantId,
 };
 use rampart_types::{
     ByteSpan, ContentRef, ContentType, ErrorCode, Evidence, EvidenceKind, Label, LabelVerdict,
@@ -95,6 +96,32 @@ impl TestDb {
         }
     }
 
+    /// One number from a raw query, e.g. a row count.
+    async fn raw_count(&self, sql: &str) -> i64 {
+        match &self.place {
+            Place::Sqlite(_) => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+            }
+            Place::Postgres { .. } => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+            }
+        }
+    }
+
+    /// Moves the SQLite WAL into the database file and empties it (no-op on PostgreSQL).
+    async fn checkpoint(&self) {
+        if let Place::Sqlite(_) = &self.place {
+            let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            assert_eq!(busy, 0, "the checkpoint was blocked");
+        }
+    }
+
     /// Every byte the database keeps on disk (SQLite only: the file and its WAL).
     fn sqlite_bytes(&self) -> Option<Vec<u8>> {
         let Place::Sqlite(dir) = &self.place else {
@@ -160,6 +187,18 @@ on_both_backends!(
     verdicts_page_in_id_order,
     data_survives_reopening,
     the_integrity_check_passes,
+    a_job_is_claimed_once_and_completes_once,
+    a_job_with_an_expired_lease_is_reclaimed_and_the_old_claim_is_void,
+    a_job_out_of_attempts_is_failed_when_claimed_again,
+    a_failed_job_keeps_its_error_and_its_delivery,
+    a_finished_job_keeps_no_content,
+    bad_jobs_are_refused_before_anything_is_written,
+    jobs_list_newest_first_by_page_and_state,
+    running_jobs_are_requeued_at_startup,
+    a_tenant_sees_none_of_another_tenants_jobs_or_deliveries,
+    deliveries_are_leased_attempted_and_logged,
+    the_webhook_config_round_trips,
+    vpdq_entries_round_trip,
 );
 
 // ---------- helpers ----------
@@ -818,4 +857,865 @@ async fn the_integrity_check_passes(db: &TestDb) {
     let t = db.store.create_tenant("acme").await.unwrap().id;
     db.store.record_verdict(t, &plain_verdict(1)).await.unwrap();
     db.store.integrity_check().await.unwrap();
+}
+
+// ---------- jobs and webhook deliveries ----------
+
+/// A minute: long enough that no lease in these tests runs out unless it is meant to.
+const LEASE_MS: u64 = 60_000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn new_job(tenant: TenantId, input: &[u8]) -> NewJob {
+    NewJob {
+        tenant,
+        kind: JobKind::Video,
+        client_id: Some("upload-9".into()),
+        policy: Some("forum".into()),
+        callback_url: Some("https://hooks.example.com/rampart".into()),
+        input: input.to_vec(),
+        input_sha256: hex::encode(Sha256::digest(input)),
+        max_attempts: 3,
+    }
+}
+
+fn video_verdict(input: &[u8]) -> Verdict {
+    let mut v = plain_verdict(0);
+    v.content_type = ContentType::Video;
+    v.content_ref.sha256 = hex::encode(Sha256::digest(input));
+    v
+}
+
+fn delivery(event: &str, job_id: &str) -> NewDelivery {
+    NewDelivery {
+        url: "https://hooks.example.com/rampart".into(),
+        event: event.into(),
+        payload: serde_json::json!({"event": event, "job_id": job_id}).to_string(),
+    }
+}
+
+fn attempt(status: Option<u16>, error: Option<&str>) -> DeliveryAttempt {
+    DeliveryAttempt {
+        at: now_ms(),
+        status,
+        error: error.map(str::to_owned),
+        duration_ms: 12,
+    }
+}
+
+async fn sleep_past(ms: u64) {
+    tokio::time::sleep(std::time::Duration::from_millis(ms + 20)).await;
+}
+
+async fn a_job_is_claimed_once_and_completes_once(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let input = b"\x00\x00\x00\x18ftypmp42 a small video".to_vec();
+    let job = s.create_job(new_job(t, &input)).await.unwrap();
+    assert_eq!(
+        (job.state, job.attempts, job.input_bytes),
+        (JobState::Queued, 0, input.len() as u64)
+    );
+    assert_eq!(s.get_job(t, &job.id).await.unwrap(), Some(job.clone()));
+    assert_eq!(s.pending_jobs(10).await.unwrap(), vec![(job.id.clone(), t)]);
+
+    let claimed = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    assert_eq!(claimed.input, input);
+    assert_eq!(
+        (claimed.job.state, claimed.job.attempts),
+        (JobState::Running, 1)
+    );
+    assert!(claimed.job.started_at.is_some());
+    // Held by the first claim: no one else gets it, and it is not pending.
+    assert!(s.claim_job(&job.id, LEASE_MS).await.unwrap().is_none());
+    assert!(s.pending_jobs(10).await.unwrap().is_empty());
+    assert!(s
+        .claim_job("01NOSUCHJOB0000000000000000", LEASE_MS)
+        .await
+        .unwrap()
+        .is_none());
+
+    assert!(!s
+        .renew_job_lease(&job.id, "not-the-lease", LEASE_MS, 0.5)
+        .await
+        .unwrap());
+    assert!(s
+        .renew_job_lease(&job.id, &claimed.lease, LEASE_MS, 0.5)
+        .await
+        .unwrap());
+    assert_eq!(s.get_job(t, &job.id).await.unwrap().unwrap().progress, 0.5);
+    assert!(s
+        .renew_job_lease(&job.id, &claimed.lease, LEASE_MS, f32::NAN)
+        .await
+        .unwrap());
+    assert_eq!(s.get_job(t, &job.id).await.unwrap().unwrap().progress, 0.0);
+
+    let verdict = video_verdict(&input);
+    let d = || Some(delivery("job.succeeded", &job.id));
+    assert!(!s
+        .complete_job(&job.id, "not-the-lease", t, &verdict, d())
+        .await
+        .unwrap());
+    assert!(s
+        .complete_job(&job.id, &claimed.lease, t, &verdict, d())
+        .await
+        .unwrap());
+    // Exactly once: the same lease again, a failure after success, a new claim — all refused.
+    let mut again = video_verdict(&input);
+    again.id = ulid::Ulid::new().to_string();
+    assert!(!s
+        .complete_job(&job.id, &claimed.lease, t, &again, d())
+        .await
+        .unwrap());
+    assert!(!s
+        .fail_job(&job.id, &claimed.lease, "internal", "late", d())
+        .await
+        .unwrap());
+    assert!(!s
+        .renew_job_lease(&job.id, &claimed.lease, LEASE_MS, 0.9)
+        .await
+        .unwrap());
+    assert!(s.claim_job(&job.id, LEASE_MS).await.unwrap().is_none());
+
+    let done = s.get_job(t, &job.id).await.unwrap().unwrap();
+    assert_eq!(done.state, JobState::Succeeded);
+    assert_eq!(done.verdict_id.as_deref(), Some(verdict.id.as_str()));
+    assert_eq!((done.progress, done.attempts), (1.0, 1));
+    assert!(done.finished_at.is_some());
+    assert_eq!(
+        s.get_verdict(t, &verdict.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verdict,
+        verdict
+    );
+    assert_eq!(s.get_verdict(t, &again.id).await.unwrap(), None);
+    let deliveries = s.list_deliveries(t, Some(&job.id), None, 10).await.unwrap();
+    assert_eq!(deliveries.len(), 1, "one delivery, from the one completion");
+    assert_eq!(
+        (deliveries[0].event.as_str(), deliveries[0].state),
+        ("job.succeeded", DeliveryState::Pending)
+    );
+    assert_eq!(deliveries[0].job_id.as_deref(), Some(job.id.as_str()));
+    s.integrity_check().await.unwrap();
+}
+
+async fn a_job_with_an_expired_lease_is_reclaimed_and_the_old_claim_is_void(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let input = b"video bytes".to_vec();
+    let job = s.create_job(new_job(t, &input)).await.unwrap();
+    let first = s.claim_job(&job.id, 1).await.unwrap().unwrap();
+    sleep_past(1).await;
+    // The first worker is presumed dead: the job is pending again and the next claim wins.
+    assert_eq!(s.pending_jobs(10).await.unwrap(), vec![(job.id.clone(), t)]);
+    let second = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    assert_ne!(first.lease, second.lease);
+    assert_eq!(
+        (second.job.attempts, second.input.as_slice()),
+        (2, input.as_slice())
+    );
+    assert_eq!(
+        second.job.started_at, first.job.started_at,
+        "started_at is the first start"
+    );
+
+    let verdict = video_verdict(&input);
+    assert!(!s
+        .renew_job_lease(&job.id, &first.lease, LEASE_MS, 0.3)
+        .await
+        .unwrap());
+    assert!(!s
+        .complete_job(&job.id, &first.lease, t, &verdict, None)
+        .await
+        .unwrap());
+    assert!(!s
+        .fail_job(&job.id, &first.lease, "internal", "x", None)
+        .await
+        .unwrap());
+    assert_eq!(
+        s.get_verdict(t, &verdict.id).await.unwrap(),
+        None,
+        "the void claim stored nothing"
+    );
+    assert!(s
+        .complete_job(&job.id, &second.lease, t, &verdict, None)
+        .await
+        .unwrap());
+    assert_eq!(
+        s.get_job(t, &job.id).await.unwrap().unwrap().state,
+        JobState::Succeeded
+    );
+    assert!(s
+        .list_deliveries(t, None, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn a_job_out_of_attempts_is_failed_when_claimed_again(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let job = s
+        .create_job(NewJob {
+            max_attempts: 2,
+            ..new_job(t, b"crashes every worker")
+        })
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert!(s.claim_job(&job.id, 1).await.unwrap().is_some());
+        sleep_past(1).await;
+    }
+    assert!(s.claim_job(&job.id, LEASE_MS).await.unwrap().is_none());
+    let failed = s.get_job(t, &job.id).await.unwrap().unwrap();
+    assert_eq!(failed.state, JobState::Failed);
+    assert_eq!(failed.error_code.as_deref(), Some("internal"));
+    assert_eq!(
+        failed.error_message.as_deref(),
+        Some("gave up after 2 attempts")
+    );
+    assert_eq!(failed.attempts, 2);
+    assert!(s.pending_jobs(10).await.unwrap().is_empty());
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM job_inputs").await, 0);
+}
+
+async fn a_failed_job_keeps_its_error_and_its_delivery(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let job = s.create_job(new_job(t, b"not a video")).await.unwrap();
+    let claimed = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    let long = "é".repeat(1000); // 2000 bytes
+    let bad_code = s
+        .fail_job(&job.id, &claimed.lease, "no spaces here", "x", None)
+        .await;
+    assert_eq!(bad_code.unwrap_err().code(), ErrorCode::InvalidRequest);
+    let d = Some(delivery("job.failed", &job.id));
+    assert!(s
+        .fail_job(&job.id, &claimed.lease, "decode_failed", &long, d.clone())
+        .await
+        .unwrap());
+    assert!(!s
+        .fail_job(&job.id, &claimed.lease, "decode_failed", "again", d)
+        .await
+        .unwrap());
+    let failed = s.get_job(t, &job.id).await.unwrap().unwrap();
+    assert_eq!(failed.state, JobState::Failed);
+    assert_eq!(failed.error_code.as_deref(), Some("decode_failed"));
+    let message = failed.error_message.unwrap();
+    assert_eq!(
+        message.len(),
+        1024,
+        "cut to 1024 bytes at a character boundary"
+    );
+    assert!(long.starts_with(&message));
+    assert_eq!(failed.verdict_id, None);
+    let deliveries = s.list_deliveries(t, Some(&job.id), None, 10).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].event, "job.failed");
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM job_inputs").await, 0);
+}
+
+async fn a_finished_job_keeps_no_content(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    // 256 KiB of recognisable content, so it spans overflow pages and TOAST chunks.
+    let input: Vec<u8> = (0..8192)
+        .flat_map(|i| format!("PRIVATE-FRAME-{i:08}-xxxxxxxxxx").into_bytes())
+        .collect();
+    let needle = b"PRIVATE-FRAME-00004242";
+    let job = s.create_job(new_job(t, &input)).await.unwrap();
+    let other = s.create_job(new_job(t, b"another upload")).await.unwrap();
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM job_inputs").await, 2);
+    let claimed = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    assert_eq!(claimed.input, input);
+    let verdict = video_verdict(&input);
+    assert!(s
+        .complete_job(&job.id, &claimed.lease, t, &verdict, None)
+        .await
+        .unwrap());
+
+    // No row holds the bytes: only the unfinished job's input is left.
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM job_inputs").await, 1);
+    let sql = format!(
+        "SELECT COUNT(*) FROM job_inputs WHERE job_id = '{}'",
+        other.id
+    );
+    assert_eq!(db.raw_count(&sql).await, 1);
+    let stored = serde_json::to_string(&s.get_job(t, &job.id).await.unwrap()).unwrap();
+    assert!(!stored.contains("PRIVATE-FRAME"));
+    // On SQLite not even a free page of the file keeps them (secure_delete), once the WAL is
+    // checkpointed.
+    db.checkpoint().await;
+    if let Some(bytes) = db.sqlite_bytes() {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "the finished job's content is still in the database file"
+        );
+    }
+    s.integrity_check().await.unwrap();
+}
+
+async fn bad_jobs_are_refused_before_anything_is_written(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let good = new_job(t, b"bytes");
+    let cases: Vec<(&str, NewJob)> = vec![
+        (
+            "empty input",
+            NewJob {
+                input: vec![],
+                ..good.clone()
+            },
+        ),
+        (
+            "hash not hex",
+            NewJob {
+                input_sha256: "the video".into(),
+                ..good.clone()
+            },
+        ),
+        (
+            "no attempts",
+            NewJob {
+                max_attempts: 0,
+                ..good.clone()
+            },
+        ),
+        (
+            "ftp callback",
+            NewJob {
+                callback_url: Some("ftp://x/y".into()),
+                ..good.clone()
+            },
+        ),
+        (
+            "callback too long",
+            NewJob {
+                callback_url: Some(format!("https://x.example/{}", "a".repeat(2048))),
+                ..good.clone()
+            },
+        ),
+        (
+            "client id with newline",
+            NewJob {
+                client_id: Some("a\nb".into()),
+                ..good.clone()
+            },
+        ),
+        (
+            "client id too long",
+            NewJob {
+                client_id: Some("c".repeat(257)),
+                ..good.clone()
+            },
+        ),
+    ];
+    for (what, job) in cases {
+        let err = s.create_job(job).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest, "{what}: {err}");
+    }
+    assert_not_found(
+        s.create_job(new_job(TenantId(999_999), b"x")).await,
+        "unknown tenant",
+    );
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM jobs").await, 0);
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM job_inputs").await, 0);
+
+    // A delivery that is not JSON is refused, and the job stays claimable.
+    let job = s.create_job(good).await.unwrap();
+    let claimed = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    let not_json = NewDelivery {
+        payload: "{oops".into(),
+        ..delivery("job.succeeded", &job.id)
+    };
+    let err = s
+        .complete_job(
+            &job.id,
+            &claimed.lease,
+            t,
+            &video_verdict(b"bytes"),
+            Some(not_json),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidRequest, "{err}");
+    assert_eq!(
+        s.get_job(t, &job.id).await.unwrap().unwrap().state,
+        JobState::Running
+    );
+}
+
+async fn jobs_list_newest_first_by_page_and_state(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let mut ids = Vec::new();
+    for n in 0..5u8 {
+        ids.push(s.create_job(new_job(t, &[n; 4])).await.unwrap().id);
+    }
+    let claimed = s.claim_job(&ids[1], LEASE_MS).await.unwrap().unwrap();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list_jobs(t, None, after.as_deref(), 2).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|j| j.id.clone());
+        seen.extend(page.into_iter().map(|j| j.id));
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+    let running = s
+        .list_jobs(t, Some(JobState::Running), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].id, claimed.job.id);
+    assert_eq!(
+        s.list_jobs(t, Some(JobState::Queued), None, 10)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    assert!(s
+        .list_jobs(t, Some(JobState::Failed), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // Pending jobs come oldest first and page by id.
+    let pending: Vec<String> = s
+        .pending_jobs(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.0)
+        .collect();
+    assert_eq!(
+        pending,
+        [
+            ids[0].clone(),
+            ids[2].clone(),
+            ids[3].clone(),
+            ids[4].clone()
+        ]
+    );
+    let rest = s.pending_jobs_after(Some(&ids[2]), 10).await.unwrap();
+    assert_eq!(rest.len(), 2);
+}
+
+async fn running_jobs_are_requeued_at_startup(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let job = s.create_job(new_job(t, b"bytes")).await.unwrap();
+    let idle = s.create_job(new_job(t, b"more bytes")).await.unwrap();
+    let claimed = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    s.close().await;
+
+    let s = db.reopen().await;
+    assert_eq!(s.requeue_running_jobs().await.unwrap(), 1);
+    let requeued = s.get_job(t, &job.id).await.unwrap().unwrap();
+    assert_eq!((requeued.state, requeued.attempts), (JobState::Queued, 1));
+    assert_eq!(s.pending_jobs(10).await.unwrap().len(), 2);
+    let again = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    assert_eq!(again.job.attempts, 2);
+    let verdict = video_verdict(b"bytes");
+    assert!(!s
+        .complete_job(&job.id, &claimed.lease, t, &verdict, None)
+        .await
+        .unwrap());
+    assert!(s
+        .complete_job(&job.id, &again.lease, t, &verdict, None)
+        .await
+        .unwrap());
+    assert_eq!(
+        s.get_job(t, &idle.id).await.unwrap().unwrap().state,
+        JobState::Queued
+    );
+    s.close().await;
+}
+
+async fn a_tenant_sees_none_of_another_tenants_jobs_or_deliveries(db: &TestDb) {
+    let s = &db.store;
+    let a = s.create_tenant("tenant-a").await.unwrap().id;
+    let b = s.create_tenant("tenant-b").await.unwrap().id;
+    let job = s.create_job(new_job(a, b"a's video")).await.unwrap();
+    let claimed = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    // Completing A's job in B's name changes nothing.
+    let verdict = video_verdict(b"a's video");
+    let d = || Some(delivery("job.succeeded", &job.id));
+    assert!(!s
+        .complete_job(&job.id, &claimed.lease, b, &verdict, d())
+        .await
+        .unwrap());
+    assert_eq!(s.get_verdict(b, &verdict.id).await.unwrap(), None);
+    assert!(s
+        .complete_job(&job.id, &claimed.lease, a, &verdict, d())
+        .await
+        .unwrap());
+    s.set_webhook_config(a, Some("https://a.example/hook"), "a-secret")
+        .await
+        .unwrap();
+
+    assert_eq!(s.get_job(b, &job.id).await.unwrap(), None);
+    assert!(s.list_jobs(b, None, None, 100).await.unwrap().is_empty());
+    assert!(s
+        .list_deliveries(b, None, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .list_deliveries(b, Some(&job.id), None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let delivery_id = s.list_deliveries(a, None, None, 100).await.unwrap()[0]
+        .id
+        .clone();
+    assert_not_found(s.delivery_attempts(b, &delivery_id).await, "attempts");
+    assert!(s
+        .delivery_attempts(a, &delivery_id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.webhook_config(b).await.unwrap(), None);
+    assert_eq!(
+        s.get_job(a, &job.id).await.unwrap().unwrap().state,
+        JobState::Succeeded
+    );
+}
+
+async fn deliveries_are_leased_attempted_and_logged(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let job = s.create_job(new_job(t, b"bytes")).await.unwrap();
+    let claimed = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    let sent = delivery("job.succeeded", &job.id);
+    s.complete_job(
+        &job.id,
+        &claimed.lease,
+        t,
+        &video_verdict(b"bytes"),
+        Some(sent.clone()),
+    )
+    .await
+    .unwrap();
+    let now = now_ms();
+
+    let due = s.claim_due_deliveries(now, 10, LEASE_MS).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let first = &due[0];
+    assert_eq!(first.payload, sent.payload, "the exact body");
+    assert_eq!(
+        (first.delivery.url.as_str(), first.delivery.tenant),
+        (sent.url.as_str(), t)
+    );
+    // Leased: no other node gets it, even much later while the lease holds.
+    assert!(s
+        .claim_due_deliveries(now + 1000, 10, LEASE_MS)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let failure = attempt(Some(503), Some("service unavailable"));
+    let id = first.delivery.id.as_str();
+    let retry = DeliveryOutcome::RetryAt(now + 5_000);
+    assert!(!s
+        .record_delivery_attempt(id, "not-the-lease", &failure, retry)
+        .await
+        .unwrap());
+    assert!(s
+        .record_delivery_attempt(id, &first.lease, &failure, retry)
+        .await
+        .unwrap());
+    assert!(
+        !s.record_delivery_attempt(id, &first.lease, &failure, retry)
+            .await
+            .unwrap(),
+        "lease released"
+    );
+    let listed = s.list_deliveries(t, None, None, 10).await.unwrap();
+    assert_eq!(
+        (listed[0].state, listed[0].attempts),
+        (DeliveryState::Pending, 1)
+    );
+    assert_eq!(
+        (listed[0].last_status, listed[0].next_attempt_at),
+        (Some(503), Some(now + 5_000))
+    );
+
+    // Not due before its time; due after it. A lease that runs out frees it for another node.
+    assert!(s
+        .claim_due_deliveries(now + 4_999, 10, LEASE_MS)
+        .await
+        .unwrap()
+        .is_empty());
+    let lapsed = s.claim_due_deliveries(now + 5_000, 10, 1).await.unwrap();
+    assert_eq!(lapsed.len(), 1);
+    let second = s
+        .claim_due_deliveries(now + 5_002, 10, LEASE_MS)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0].lease, lapsed[0].lease);
+    let ok = attempt(Some(200), None);
+    assert!(!s
+        .record_delivery_attempt(id, &lapsed[0].lease, &ok, DeliveryOutcome::Delivered)
+        .await
+        .unwrap());
+    assert!(s
+        .record_delivery_attempt(id, &second[0].lease, &ok, DeliveryOutcome::Delivered)
+        .await
+        .unwrap());
+
+    let done = &s.list_deliveries(t, Some(&job.id), None, 10).await.unwrap()[0];
+    assert_eq!(
+        (done.state, done.attempts, done.last_status),
+        (DeliveryState::Delivered, 2, Some(200))
+    );
+    assert!(done.delivered_at.is_some());
+    assert_eq!(done.next_attempt_at, None);
+    assert!(s
+        .claim_due_deliveries(now + 100_000, 10, LEASE_MS)
+        .await
+        .unwrap()
+        .is_empty());
+    let log = s.delivery_attempts(t, id).await.unwrap();
+    assert_eq!(log, vec![failure, ok]);
+
+    // Giving up ends a delivery too, and a long error is cut.
+    let job2 = s.create_job(new_job(t, b"other")).await.unwrap();
+    let c2 = s.claim_job(&job2.id, LEASE_MS).await.unwrap().unwrap();
+    s.fail_job(
+        &job2.id,
+        &c2.lease,
+        "decode_failed",
+        "bad",
+        Some(delivery("job.failed", &job2.id)),
+    )
+    .await
+    .unwrap();
+    let due = s
+        .claim_due_deliveries(now_ms(), 10, LEASE_MS)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    let refused = attempt(None, Some(&"x".repeat(5000)));
+    assert!(s
+        .record_delivery_attempt(
+            &due[0].delivery.id,
+            &due[0].lease,
+            &refused,
+            DeliveryOutcome::GaveUp
+        )
+        .await
+        .unwrap());
+    let gave_up = &s
+        .list_deliveries(t, Some(&job2.id), None, 10)
+        .await
+        .unwrap()[0];
+    assert_eq!(gave_up.state, DeliveryState::Failed);
+    assert_eq!(gave_up.last_error.as_ref().map(String::len), Some(1024));
+    assert!(s
+        .claim_due_deliveries(now_ms() + 100_000, 10, LEASE_MS)
+        .await
+        .unwrap()
+        .is_empty());
+    // Newest first, paged.
+    let all = s.list_deliveries(t, None, None, 10).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].job_id.as_deref(), Some(job2.id.as_str()));
+    let page2 = s
+        .list_deliveries(t, None, Some(&all[0].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(page2, all[1..]);
+}
+
+async fn the_webhook_config_round_trips(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    assert_eq!(s.webhook_config(t).await.unwrap(), None);
+    s.set_webhook_config(t, Some("https://hooks.example.com/a"), "s3cret-value")
+        .await
+        .unwrap();
+    let config = s.webhook_config(t).await.unwrap().unwrap();
+    assert_eq!(config.url.as_deref(), Some("https://hooks.example.com/a"));
+    assert_eq!(config.secret, "s3cret-value");
+    assert!(
+        !format!("{config:?}").contains("s3cret"),
+        "Debug shows the secret"
+    );
+    s.set_webhook_config(t, None, "rotated").await.unwrap();
+    let config = s.webhook_config(t).await.unwrap().unwrap();
+    assert_eq!((config.url, config.secret.as_str()), (None, "rotated"));
+    for (url, secret) in [
+        (Some("javascript:alert(1)"), "s"),
+        (Some("https://ok.example"), ""),
+    ] {
+        let err = s.set_webhook_config(t, url, secret).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest, "{err}");
+    }
+    assert_not_found(
+        s.set_webhook_config(TenantId(999_999), None, "s").await,
+        "tenant",
+    );
+}
+
+async fn vpdq_entries_round_trip(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    s.create_bank(t, "videos", &serde_json::json!({"kind": "vpdq"}))
+        .await
+        .unwrap();
+    let frame = |q: u8, b: u8| format!("{q:02X}{}", format!("{b:02X}").repeat(32));
+    let one = NewBankEntry {
+        id: Some("clip-1".into()),
+        kind: HashKind::Vpdq,
+        hash: frame(100, 0xAB),
+        quality: None,
+        note: Some("one frame".into()),
+    };
+    let many = NewBankEntry {
+        id: Some("clip-2".into()),
+        kind: HashKind::Vpdq,
+        hash: (0..500u32).map(|i| frame(90, (i % 256) as u8)).collect(),
+        quality: Some(90),
+        note: None,
+    };
+    s.add_bank_entries(t, "videos", &[one.clone(), many.clone()])
+        .await
+        .unwrap();
+    let stored = s.list_bank_entries(t, "videos").await.unwrap();
+    assert_eq!(stored.len(), 2);
+    let by_id = |id: &str| stored.iter().find(|e| e.id == id).unwrap();
+    assert_eq!(by_id("clip-1").hash, one.hash.to_ascii_lowercase());
+    assert_eq!(
+        (by_id("clip-1").kind, by_id("clip-1").quality),
+        (HashKind::Vpdq, None)
+    );
+    assert_eq!(by_id("clip-2").hash.len(), 500 * 66);
+    assert_eq!("vpdq".parse::<HashKind>().unwrap(), HashKind::Vpdq);
+
+    for (what, hash) in [
+        ("empty", String::new()),
+        ("a part frame", frame(1, 2)[..64].to_owned()),
+        ("a frame and a bit", format!("{}00", frame(1, 2))),
+        ("not hex", format!("zz{}", &frame(1, 2)[2..])),
+    ] {
+        let bad = NewBankEntry {
+            id: None,
+            hash,
+            ..one.clone()
+        };
+        let err = s.add_bank_entries(t, "videos", &[bad]).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest, "{what}: {err}");
+    }
+    // A PDQ hash is still exactly one 64-digit hash.
+    let pdq_as_vpdq = NewBankEntry {
+        kind: HashKind::Pdq,
+        id: None,
+        ..one.clone()
+    };
+    assert!(s
+        .add_bank_entries(t, "videos", &[pdq_as_vpdq])
+        .await
+        .is_err());
+    assert_eq!(s.list_bank_entries(t, "videos").await.unwrap().len(), 2);
+}
+
+/// A database written by a schema-1 build (before jobs and vPDQ) migrates to the current schema
+/// with its bank entries, their foreign key and every other row intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_1_sqlite_database_migrates_with_its_bank_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let url = format!("sqlite://{}", path.display());
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let mut c = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0001_init.sql"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE rampart_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);
+             INSERT INTO rampart_migrations VALUES (1, 1700000000000);
+             INSERT INTO tenants (id, name, created_at, revision) VALUES (7, 'old', 1, 3);
+             INSERT INTO banks VALUES (7, 'known', '{\"kind\":\"pdq\"}', 1, 2);
+             INSERT INTO bank_entries VALUES
+                 (7, 'known', 'e1', 'pdq', '0000000000000000000000000000000000000000000000000000000000000001', 88, 'n1', 10),
+                 (7, 'known', 'e2', 'md5', 'd41d8cd98f00b204e9800998ecf8427e', NULL, NULL, 11);",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        c.close().await.unwrap();
+    }
+
+    let store = rampart_store::open(&url).await.unwrap();
+    store.integrity_check().await.unwrap(); // includes the schema version and foreign keys
+    let t = TenantId(7);
+    assert_eq!(store.revision(t).await.unwrap(), 3);
+    let entries = store.list_bank_entries(t, "known").await.unwrap();
+    type Row<'a> = (&'a str, HashKind, Option<u8>, Option<&'a str>, i64);
+    let got: Vec<Row> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.id.as_str(),
+                e.kind,
+                e.quality,
+                e.note.as_deref(),
+                e.added_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("e1", HashKind::Pdq, Some(88), Some("n1"), 10),
+            ("e2", HashKind::Md5, None, None, 11)
+        ]
+    );
+    // The rebuilt table accepts vPDQ and still cascades from its bank.
+    let vpdq = NewBankEntry {
+        id: Some("v1".into()),
+        kind: HashKind::Vpdq,
+        hash: "64".to_owned() + &"0f".repeat(32),
+        quality: None,
+        note: None,
+    };
+    store.add_bank_entries(t, "known", &[vpdq]).await.unwrap();
+    store.delete_bank(t, "known").await.unwrap();
+    store.close().await;
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bank_entries")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    let fk: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list('bank_entries')")
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+    assert_eq!(fk, [("banks".to_owned(),)]);
+    let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM rampart_migrations")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(version, 2);
 }
