@@ -58,6 +58,9 @@ pub enum Format {
     Bmp,
     /// TIFF (the compressions the `tiff` crate supports).
     Tiff,
+    /// Pixels that arrived decoded, e.g. a frame sampled from a video by `rampart-media`;
+    /// never the result of sniffing bytes.
+    RawFrame,
 }
 
 /// One more frame of an animation, on the full canvas.
@@ -90,6 +93,16 @@ pub struct DecodedImage {
 }
 
 impl DecodedImage {
+    /// An already decoded RGB24 frame (a sampled video frame) as an image; `None` if `rgb` is
+    /// not `width × height × 3` bytes.
+    pub fn from_rgb_frame(width: u32, height: u32, rgb: Vec<u8>) -> Option<DecodedImage> {
+        let expected = (width as usize)
+            .checked_mul(height as usize)?
+            .checked_mul(3)?;
+        (expected == rgb.len() && expected > 0)
+            .then(|| still(Format::RawFrame, width, height, Layout::Rgb, rgb))
+    }
+
     /// The first frame as PDQ input.
     pub fn pixels(&self) -> Pixels<'_> {
         Pixels::new(self.width, self.height, self.layout, &self.samples)
@@ -314,6 +327,9 @@ fn reader<'a>(
         Format::Webp => ImageFormat::WebP,
         Format::Bmp => ImageFormat::Bmp,
         Format::Tiff => ImageFormat::Tiff,
+        // Not reachable: only sniffed formats are read from bytes. PNG's reader refuses the
+        // bytes cleanly if it ever happens.
+        Format::RawFrame => ImageFormat::Png,
     };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     match limits {

@@ -13,7 +13,7 @@ use rampart_text::library::TermLibrary;
 use rampart_text::TextEngine;
 use rampart_textmodel::TextModels;
 
-use crate::{ImageDetectors, ImageModerator, TextModerator};
+use crate::{ImageDetectors, ImageModerator, MediaModerator, TextModerator};
 
 /// Something in the data dir could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +168,36 @@ impl DataDir {
             banks: vec![Arc::new(self.banks()?)],
             detectors: Arc::new(detectors),
             limits: Limits::default(),
+        })
+    }
+
+    /// Everything a video or audio file needs under `policy`: the image moderator for sampled
+    /// frames and, when the policy wants speech and it is installed, Whisper.
+    pub fn media_moderator(
+        &self,
+        policy: Policy,
+        note: &mut dyn FnMut(String),
+    ) -> Result<MediaModerator, LoadError> {
+        let speech = if policy.media.speech {
+            let path = rampart_textmodel::default_models_dir().join(rampart_speech::MODEL_FILE);
+            match rampart_speech::SpeechModel::load(&path) {
+                Ok(model) => Some(Arc::new(model)),
+                Err(error) => {
+                    note(format!(
+                        "speech model not loaded from {} ({error}); run scripts/fetch-models.sh. Audio cannot be moderated; videos are moderated without their audio.",
+                        path.display()
+                    ));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Ok(MediaModerator {
+            image: self.image_moderator(policy, note)?,
+            speech,
+            video_limits: Default::default(),
+            audio_limits: Default::default(),
         })
     }
 }

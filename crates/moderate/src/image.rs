@@ -51,6 +51,18 @@ impl ModerateError {
     }
 }
 
+/// What [`ImageModerator::scan_frames`] found in one picture.
+pub struct FrameScan {
+    /// The detectors' signals, evidence carrying the picture's time where it has one.
+    pub signals: Vec<Signal>,
+    /// `name@version` of every model that ran.
+    pub models: Vec<String>,
+    /// The picture's PDQ hash (untransformed).
+    pub pdq: rampart_pdq::PdqHash,
+    /// Its PDQ quality, 0..=100.
+    pub quality: u8,
+}
+
 /// Everything needed to turn an image into a verdict.
 pub struct ImageModerator {
     /// Moderates QR payloads and OCR text, and carries the policy.
@@ -73,19 +85,52 @@ impl ImageModerator {
         let started = Instant::now();
         let image = decode(bytes, &self.limits)?;
         let exact = content_hashes(bytes);
-        let settings = &self.text.policy.image;
         let mut signals = Vec::new();
-        let mut models = Vec::new();
-
-        let first = hash_dihedral(&image.pixels());
-        if settings.banks {
+        if self.text.policy.image.banks {
             signals.extend(
                 self.banks
                     .iter()
                     .flat_map(|banks| banks.match_exact(&exact.md5, &exact.sha256))
                     .filter_map(|hit| bank_signal(hit, EvidenceKind::ExactHash, None)),
             );
-            signals.extend(self.bank_signals(&first.hashes, first.quality, None));
+        }
+        let scan = self.scan_frames(&image, None)?;
+        signals.extend(scan.signals);
+        let mut models = scan.models;
+        models.sort();
+        models.dedup();
+        let decision = self.text.policy.decide(signals);
+        Ok(Verdict {
+            id: crate::text::next_verdict_id(),
+            content_type: ContentType::Image,
+            content_ref: ContentRef {
+                sha256: exact.sha256,
+                pdq: Some(scan.pdq.to_string()),
+                client_id,
+            },
+            suggestion: decision.suggestion,
+            labels: decision.labels,
+            policy: self.text.policy.id(),
+            models,
+            elapsed_ms: elapsed_ms(started),
+        })
+    }
+
+    /// What the policy's image detectors find in a decoded picture and its kept animation
+    /// frames — PDQ banks (with dihedral variants), the classifier, QR codes, OCR — except
+    /// exact-hash banks, which need the file's bytes. `t` is the picture's time in a video,
+    /// carried into the evidence.
+    pub fn scan_frames(
+        &self,
+        image: &DecodedImage,
+        t: Option<f64>,
+    ) -> Result<FrameScan, ModerateError> {
+        let settings = &self.text.policy.image;
+        let mut signals = Vec::new();
+        let mut models = Vec::new();
+        let first = hash_dihedral(&image.pixels());
+        if settings.banks {
+            signals.extend(self.bank_signals(&first.hashes, first.quality, t));
             for frame in &image.more_frames {
                 let pixels = Pixels::new(image.width, image.height, Layout::Rgb, &frame.rgb)
                     .expect("frames have the canvas's size");
@@ -95,17 +140,18 @@ impl ImageModerator {
         }
         if settings.model {
             if let Some(model) = &self.detectors.nsfw {
-                signals.extend(self.model_signals(model, &image)?);
+                signals.extend(self.model_signals(model, image, t)?);
                 models.push(rampart_imagemodel::NAME_VERSION.to_owned());
             }
         }
         if settings.qr {
-            for code in find_qr_codes(&image) {
+            for code in find_qr_codes(image) {
                 let scan = self.text.engine.scan(&code.payload, &self.text.options);
                 models.extend(scan.models);
                 for inner in scan.signals {
                     signals.push(wrap(inner, EvidenceKind::Qr, &code.payload, |e| {
                         e.bbox = Some(code.bbox);
+                        e.t_start = t;
                     }));
                 }
             }
@@ -115,9 +161,9 @@ impl ImageModerator {
             if let Some(ocr) = &self.detectors.ocr {
                 // Only the bands where the cheap check sees lettering are read (see
                 // BENCHMARKS.md: 1 % of the time of reading every image whole).
-                let regions = rampart_image::text_regions(&image);
+                let regions = rampart_image::text_regions(image);
                 if !regions.is_empty() {
-                    let text = ocr.recognise_regions(&image, &regions).map_err(|e| {
+                    let text = ocr.recognise_regions(image, &regions).map_err(|e| {
                         ModerateError::Detector {
                             detector: "OCR",
                             reason: e.to_string(),
@@ -133,28 +179,17 @@ impl ImageModerator {
                             .unwrap_or_default();
                         signals.push(wrap(inner, EvidenceKind::Ocr, &text.text, |e| {
                             e.boxes = boxes;
+                            e.t_start = t;
                         }));
                     }
                 }
             }
         }
-
-        models.sort();
-        models.dedup();
-        let decision = self.text.policy.decide(signals);
-        Ok(Verdict {
-            id: crate::text::next_verdict_id(),
-            content_type: ContentType::Image,
-            content_ref: ContentRef {
-                sha256: exact.sha256,
-                pdq: Some(first.hashes[0].to_string()),
-                client_id,
-            },
-            suggestion: decision.suggestion,
-            labels: decision.labels,
-            policy: self.text.policy.id(),
+        Ok(FrameScan {
+            signals,
             models,
-            elapsed_ms: elapsed_ms(started),
+            pdq: first.hashes[0],
+            quality: first.quality,
         })
     }
 
@@ -185,6 +220,7 @@ impl ImageModerator {
         &self,
         model: &NsfwModel,
         image: &DecodedImage,
+        t: Option<f64>,
     ) -> Result<Vec<Signal>, ModerateError> {
         let failed = |e: rampart_imagemodel::ModelError| ModerateError::Detector {
             detector: "image model",
@@ -194,7 +230,7 @@ impl ImageModerator {
             model
                 .score_rgb(image.width, image.height, &image.to_rgb())
                 .map_err(failed)?,
-            None,
+            t,
         );
         for frame in &image.more_frames {
             let score = model
@@ -241,7 +277,7 @@ fn bank_signal(hit: BankHit, kind: EvidenceKind, t: Option<f64>) -> Option<Signa
 
 /// `inner`, found in text extracted from the image, wrapped in evidence of `kind` that says
 /// where the text came from; label, score and floor are the inner signal's.
-fn wrap(
+pub(crate) fn wrap(
     inner: Signal,
     kind: EvidenceKind,
     text: &str,

@@ -130,6 +130,32 @@ impl Default for ImageSettings {
     }
 }
 
+/// How videos and audio are taken apart before the image and text detectors see them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaSettings {
+    /// Seconds between sampled video frames (each sampled frame is moderated like an image).
+    pub frame_interval_s: f64,
+    /// Also sample a frame wherever the picture changes abruptly (a cut), so a short insert
+    /// between two samples is not missed.
+    pub scene_changes: bool,
+    /// Match the sampled frames' hashes as a whole (vPDQ) against video banks.
+    pub vpdq: bool,
+    /// Recognise speech in audio and in videos' audio tracks and moderate it as text.
+    pub speech: bool,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        MediaSettings {
+            frame_interval_s: 1.0,
+            scene_changes: true,
+            vpdq: true,
+            speech: true,
+        }
+    }
+}
+
 /// A versioned moderation policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +168,8 @@ pub struct Policy {
     pub text: TextSettings,
     #[serde(default)]
     pub image: ImageSettings,
+    #[serde(default)]
+    pub media: MediaSettings,
 }
 
 /// Why a policy was refused.
@@ -155,6 +183,8 @@ pub enum PolicyError {
     BadThresholds { label: String, reason: String },
     #[error("policy name '{0}' must be 1-64 characters of [a-zA-Z0-9_-]")]
     BadName(String),
+    #[error("media.frame_interval_s must lie in 0.04..=60 seconds, not {0}")]
+    BadFrameInterval(f64),
 }
 
 /// The suggestion for a whole piece of content and for each of its labels.
@@ -198,6 +228,7 @@ impl Default for Policy {
             labels: BTreeMap::new(),
             text: TextSettings::default(),
             image: ImageSettings::default(),
+            media: MediaSettings::default(),
         }
     }
 }
@@ -230,6 +261,10 @@ impl Policy {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !name_ok {
             return Err(PolicyError::BadName(self.name.clone()));
+        }
+        let interval = self.media.frame_interval_s;
+        if !(0.04..=60.0).contains(&interval) {
+            return Err(PolicyError::BadFrameInterval(interval));
         }
         for name in self.labels.keys() {
             let label: Label = name
@@ -360,6 +395,31 @@ mod tests {
             Some(Suggestion::Block),
         )]);
         assert_eq!(d.suggestion, Suggestion::Block);
+    }
+
+    #[test]
+    fn media_settings_default_to_one_frame_a_second_and_are_validated() {
+        let policy = Policy::from_toml(
+            "name = \"clips\"\nversion = 1\n[media]\nframe_interval_s = 0.5\nscene_changes = false\nspeech = false\n",
+        )
+        .unwrap();
+        assert_eq!(policy.media.frame_interval_s, 0.5);
+        assert!(!policy.media.scene_changes && !policy.media.speech && policy.media.vpdq);
+        assert_eq!(Policy::default().media.frame_interval_s, 1.0);
+        for bad in ["0", "0.01", "61", "nan", "-1"] {
+            let err = Policy::from_toml(&format!(
+                "name = \"clips\"\nversion = 1\n[media]\nframe_interval_s = {bad}\n"
+            ));
+            assert!(
+                matches!(err, Err(PolicyError::BadFrameInterval(_))),
+                "{bad}: {err:?}"
+            );
+        }
+        let unknown = Policy::from_toml("name = \"clips\"\nversion = 1\n[media]\nfps = 2\n");
+        assert!(
+            matches!(&unknown, Err(e) if e.to_string().contains("fps")),
+            "{unknown:?}"
+        );
     }
 
     #[test]

@@ -262,6 +262,12 @@ pub enum EvidenceKind {
     Qr,
     /// Text recognised in an image; `evidence` holds what the text engine found in it.
     Ocr,
+    /// A video's frame hashes (vPDQ) match a video bank entry: `detail` gives the share of
+    /// query and bank frames matched, `t_start`/`t_end` the matched stretch.
+    Vpdq,
+    /// Speech recognised in audio; `matched` is the recognised words of the segment,
+    /// `t_start`/`t_end` its time, and `evidence` holds what the text engine found in it.
+    Asr,
 }
 
 /// Why a detector emitted a signal. Fields that do not apply to a kind are left out of the JSON.

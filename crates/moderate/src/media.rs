@@ -1,0 +1,431 @@
+//! Video and audio in, verdict out. A video is sampled (one frame per
+//! `media.frame_interval_s`, plus cuts); each sampled frame goes through the image detectors
+//! (PDQ banks, classifier, QR, OCR), all sampled frames together are matched against video
+//! banks (vPDQ), and the audio track goes through speech recognition and the text engine.
+//! Findings on consecutive samples merge into one piece of evidence with `t_start`/`t_end`.
+//!
+//! Memory is bounded whatever the length: one decoded frame at a time, the frames' 34-byte
+//! vPDQ features, the signals found, and one speech window.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rampart_hashbank::VpdqFeature;
+use rampart_image::DecodedImage;
+use rampart_media::audio::{decode_audio, AudioLimits};
+use rampart_media::video::{probe, sample_frames, SamplingOptions, VideoLimits};
+use rampart_media::MediaError;
+use rampart_speech::{Segment, SpeechModel, TranscribeOptions, Transcriber};
+use rampart_types::{
+    ContentRef, ContentType, ErrorCode, Evidence, EvidenceKind, Label, Signal, Verdict,
+};
+
+use crate::image::{wrap, ImageModerator, ModerateError};
+use crate::text::elapsed_ms;
+
+/// Sampled frames waiting between the decoder thread and the detectors.
+const FRAME_QUEUE: usize = 2;
+
+/// Seconds of audio handed to speech recognition at a time.
+const AUDIO_CHUNK_S: f64 = 10.0;
+
+/// Why a video or audio file got no verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaModerateError {
+    /// The file could not be decoded, or is over a limit.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// Decoding stopped early on corrupt or cut-off data: judging only the part that decoded
+    /// could pass content that is not clean, so there is no verdict.
+    #[error("the file is truncated or corrupt: {0}")]
+    Truncated(String),
+    /// Audio moderation needs the speech model, which is not installed.
+    #[error("speech recognition is not installed (run scripts/fetch-models.sh)")]
+    NoSpeechModel,
+    /// A detector failed on readable content.
+    #[error(transparent)]
+    Detector(#[from] ModerateError),
+    /// Speech recognition failed on readable audio.
+    #[error("speech recognition failed: {0}")]
+    Speech(String),
+    /// The caller stopped the work (e.g. a job's lease was lost).
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl MediaModerateError {
+    /// The stable API error code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            MediaModerateError::Media(e) => e.code(),
+            MediaModerateError::Truncated(_) => ErrorCode::DecodeFailed,
+            MediaModerateError::NoSpeechModel
+            | MediaModerateError::Speech(_)
+            | MediaModerateError::Cancelled => ErrorCode::Internal,
+            MediaModerateError::Detector(e) => e.code(),
+        }
+    }
+}
+
+/// Progress reports and cancellation for a long scan: called with the fraction done (0..=1);
+/// returning `false` stops the scan with [`MediaModerateError::Cancelled`].
+pub type ProgressFn<'a> = &'a mut dyn FnMut(f32) -> bool;
+
+/// Everything needed to turn a video or an audio file into a verdict.
+pub struct MediaModerator {
+    /// Moderates sampled frames (and, through its `text`, recognised speech); carries the
+    /// policy and the banks.
+    pub image: ImageModerator,
+    /// Whisper, where installed.
+    pub speech: Option<Arc<SpeechModel>>,
+    /// Video decoding limits.
+    pub video_limits: VideoLimits,
+    /// Audio decoding limits.
+    pub audio_limits: AudioLimits,
+}
+
+/// One sampled frame's findings, before their intervals are known.
+struct Sample {
+    t: f64,
+    signals: Vec<Signal>,
+}
+
+impl MediaModerator {
+    /// The verdict for the video at `path`, whose SHA-256 the caller computed.
+    pub fn video_verdict(
+        &self,
+        path: &Path,
+        sha256: String,
+        client_id: Option<String>,
+        progress: ProgressFn<'_>,
+    ) -> Result<Verdict, MediaModerateError> {
+        let started = Instant::now();
+        let policy = &self.image.text.policy;
+        let info = probe(path, &self.video_limits)?;
+        let duration = info.duration_s.unwrap_or(0.0).max(0.0);
+        let with_speech = info.has_audio && policy.media.speech && self.speech.is_some();
+        let video_share = if with_speech { 0.8 } else { 1.0 };
+
+        let options = SamplingOptions {
+            interval_s: policy.media.frame_interval_s,
+            scene_threshold: if policy.media.scene_changes {
+                SamplingOptions::default().scene_threshold
+            } else {
+                None
+            },
+            ..SamplingOptions::default()
+        };
+        let mut samples: Vec<Sample> = Vec::new();
+        let mut features: Vec<VpdqFeature> = Vec::new();
+        let mut models: Vec<String> = Vec::new();
+        let mut failure: Option<MediaModerateError> = None;
+        // Decoding and the detectors overlap: one thread decodes and samples, this one scans
+        // the sampled frames, with at most FRAME_QUEUE frames in between (bounded memory).
+        let (frames_tx, frames_rx) = std::sync::mpsc::sync_channel(FRAME_QUEUE);
+        let summary =
+            std::thread::scope(|scope| {
+                let decoder =
+                    scope.spawn(|| {
+                        sample_frames(path, &options, &self.video_limits, move |frame| {
+                            match frames_tx.send(frame) {
+                                Ok(()) => ControlFlow::Continue(()),
+                                Err(_) => ControlFlow::Break(()),
+                            }
+                        })
+                    });
+                for frame in frames_rx.iter() {
+                    let t = frame.t;
+                    let (w, h) = (frame.width, frame.height);
+                    let Some(image) = DecodedImage::from_rgb_frame(w, h, frame.rgb) else {
+                        continue;
+                    };
+                    match self.image.scan_frames(&image, Some(t)) {
+                        Ok(scan) => {
+                            features.push(VpdqFeature {
+                                hash: scan.pdq,
+                                quality: scan.quality,
+                            });
+                            models.extend(scan.models);
+                            models.sort();
+                            models.dedup();
+                            samples.push(Sample {
+                                t,
+                                signals: scan.signals,
+                            });
+                        }
+                        Err(e) => {
+                            failure = Some(e.into());
+                            break;
+                        }
+                    }
+                    let done = if duration > 0.0 { t / duration } else { 0.0 };
+                    if !progress((done.clamp(0.0, 1.0) * video_share) as f32) {
+                        failure = Some(MediaModerateError::Cancelled);
+                        break;
+                    }
+                }
+                // Dropping the receiver stops the decoder at its next frame.
+                drop(frames_rx);
+                decoder.join().unwrap_or_else(|_| {
+                    Err(MediaError::Decode("the decoder thread panicked".into()))
+                })
+            })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if let Some(reason) = summary.truncated {
+            return Err(MediaModerateError::Truncated(reason));
+        }
+        let end = summary.duration_s.max(duration);
+        let times: Vec<f64> = samples.iter().map(|s| s.t).collect();
+        let mut signals = self.merge_frame_signals(samples, end);
+
+        if policy.image.banks && policy.media.vpdq {
+            signals.extend(self.vpdq_signals(&features, &times, end));
+        }
+        if with_speech {
+            let (speech, model) = self.speech_signals(path, duration, video_share, progress)?;
+            signals.extend(speech);
+            models.push(model);
+        }
+        Ok(self.verdict(
+            ContentType::Video,
+            sha256,
+            client_id,
+            signals,
+            models,
+            started,
+        ))
+    }
+
+    /// The verdict for the audio file (or the audio track of a video) at `path`.
+    pub fn audio_verdict(
+        &self,
+        path: &Path,
+        sha256: String,
+        client_id: Option<String>,
+        progress: ProgressFn<'_>,
+    ) -> Result<Verdict, MediaModerateError> {
+        let started = Instant::now();
+        if self.speech.is_none() {
+            return Err(MediaModerateError::NoSpeechModel);
+        }
+        let (signals, models) = if self.image.text.policy.media.speech {
+            let (signals, model) = self.speech_signals(path, 0.0, 0.0, progress)?;
+            (signals, vec![model])
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok(self.verdict(
+            ContentType::Audio,
+            sha256,
+            client_id,
+            signals,
+            models,
+            started,
+        ))
+    }
+
+    fn verdict(
+        &self,
+        content_type: ContentType,
+        sha256: String,
+        client_id: Option<String>,
+        signals: Vec<Signal>,
+        mut models: Vec<String>,
+        started: Instant,
+    ) -> Verdict {
+        let policy = &self.image.text.policy;
+        models.sort();
+        models.dedup();
+        let decision = policy.decide(signals);
+        Verdict {
+            id: crate::text::next_verdict_id(),
+            content_type,
+            content_ref: ContentRef {
+                sha256,
+                pdq: None,
+                client_id,
+            },
+            suggestion: decision.suggestion,
+            labels: decision.labels,
+            policy: policy.id(),
+            models,
+            elapsed_ms: elapsed_ms(started),
+        }
+    }
+
+    /// Gives every frame finding an interval — from its sample to the next sample (or the
+    /// end) — and merges the same finding on consecutive samples into one. Classifier scores
+    /// are kept only where they reach the label's review threshold, plus the single highest
+    /// score so the label always has its evidence.
+    fn merge_frame_signals(&self, samples: Vec<Sample>, end: f64) -> Vec<Signal> {
+        let policy = &self.image.text.policy;
+        let mut open: HashMap<String, (Signal, usize)> = HashMap::new();
+        let mut merged: Vec<Signal> = Vec::new();
+        let mut best_model: Option<Signal> = None;
+        let times: Vec<f64> = samples.iter().map(|s| s.t).collect();
+        for (i, sample) in samples.into_iter().enumerate() {
+            let t_end = times.get(i + 1).copied().unwrap_or(end).max(sample.t);
+            for mut signal in sample.signals {
+                signal.evidence.t_start = Some(sample.t);
+                signal.evidence.t_end = Some(t_end);
+                if signal.evidence.kind == EvidenceKind::Model {
+                    if best_model.as_ref().is_none_or(|b| signal.score > b.score) {
+                        best_model = Some(signal.clone());
+                    }
+                    if signal.score < policy.thresholds(&signal.label).review {
+                        continue;
+                    }
+                }
+                let key = finding_key(&signal);
+                match open.get_mut(&key) {
+                    Some((current, last)) if *last + 1 == i || *last == i => {
+                        current.evidence.t_end = Some(t_end);
+                        if signal.score > current.score {
+                            current.score = signal.score;
+                            current.evidence.score = signal.evidence.score;
+                        }
+                        if let (Some(a), Some(b)) =
+                            (current.evidence.distance, signal.evidence.distance)
+                        {
+                            current.evidence.distance = Some(a.min(b));
+                        }
+                        *last = i;
+                    }
+                    _ => {
+                        if let Some((done, _)) = open.insert(key, (signal, i)) {
+                            merged.push(done);
+                        }
+                    }
+                }
+            }
+        }
+        merged.extend(open.into_values().map(|(s, _)| s));
+        let has_model_signal = merged
+            .iter()
+            .any(|s| s.evidence.kind == EvidenceKind::Model);
+        if let (false, Some(best)) = (has_model_signal, best_model) {
+            merged.push(best);
+        }
+        merged.sort_by(|a, b| {
+            a.evidence
+                .t_start
+                .partial_cmp(&b.evidence.t_start)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        merged
+    }
+
+    /// Video-bank matches of the sampled frames as a whole (vPDQ), with the stretch of the
+    /// video whose frames matched.
+    fn vpdq_signals(&self, features: &[VpdqFeature], times: &[f64], end: f64) -> Vec<Signal> {
+        if features.is_empty() {
+            return Vec::new();
+        }
+        let mut signals = Vec::new();
+        for banks in &self.image.banks {
+            for hit in banks.match_vpdq(features) {
+                let Ok(label) = hit.label.parse::<Label>() else {
+                    continue;
+                };
+                let first = hit.matched_query.iter().min().copied();
+                let last = hit.matched_query.iter().max().copied();
+                let mut evidence = Evidence::new(EvidenceKind::Vpdq);
+                evidence.bank = Some(hit.bank);
+                evidence.entry_id = Some(hit.entry_id);
+                evidence.detail = Some(format!(
+                    "{:.0}% of the bank video's frames and {:.0}% of this video's frames matched",
+                    hit.compared_pct, hit.query_pct
+                ));
+                evidence.t_start = first.and_then(|i| times.get(i).copied());
+                evidence.t_end = last.map(|i| times.get(i + 1).copied().unwrap_or(end));
+                signals.push(Signal {
+                    label,
+                    score: 1.0,
+                    evidence,
+                    floor: None,
+                });
+            }
+        }
+        signals
+    }
+
+    /// Speech recognition on the file's audio, each segment moderated as text; returns the
+    /// signals and the speech model's `name@version`.
+    fn speech_signals(
+        &self,
+        path: &Path,
+        known_duration: f64,
+        progress_from: f64,
+        progress: ProgressFn<'_>,
+    ) -> Result<(Vec<Signal>, String), MediaModerateError> {
+        let model = self
+            .speech
+            .as_ref()
+            .ok_or(MediaModerateError::NoSpeechModel)?;
+        let mut transcriber = Transcriber::new(model, TranscribeOptions::default())
+            .map_err(|e| MediaModerateError::Speech(e.to_string()))?;
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut failure: Option<MediaModerateError> = None;
+        let summary = decode_audio(path, &self.audio_limits, AUDIO_CHUNK_S, |chunk, t| {
+            match transcriber.push(chunk) {
+                Ok(done) => segments.extend(done),
+                Err(e) => {
+                    failure = Some(MediaModerateError::Speech(e.to_string()));
+                    return ControlFlow::Break(());
+                }
+            }
+            if known_duration > 0.0 {
+                let share = (t / known_duration).clamp(0.0, 1.0);
+                let done = progress_from + (1.0 - progress_from) * share;
+                if !progress(done as f32) {
+                    failure = Some(MediaModerateError::Cancelled);
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if let Some(reason) = summary.truncated {
+            return Err(MediaModerateError::Truncated(reason));
+        }
+        let (rest, _stats) = transcriber
+            .finish()
+            .map_err(|e| MediaModerateError::Speech(e.to_string()))?;
+        segments.extend(rest);
+
+        let text = &self.image.text;
+        let mut signals = Vec::new();
+        for segment in &segments {
+            let scan = text.engine.scan(&segment.text, &text.options);
+            for inner in scan.signals {
+                signals.push(wrap(inner, EvidenceKind::Asr, &segment.text, |e| {
+                    e.t_start = Some(segment.t_start);
+                    e.t_end = Some(segment.t_end);
+                }));
+            }
+        }
+        Ok((signals, model.name_version().to_owned()))
+    }
+}
+
+/// What makes two frame findings "the same" for merging across consecutive samples.
+fn finding_key(signal: &Signal) -> String {
+    let e = &signal.evidence;
+    let inner = e.evidence.first();
+    format!(
+        "{}|{:?}|{}|{}|{}|{}",
+        signal.label.as_str(),
+        e.kind,
+        e.bank.as_deref().unwrap_or(""),
+        e.entry_id.as_deref().unwrap_or(""),
+        inner.and_then(|i| i.library.as_deref()).unwrap_or(""),
+        inner.and_then(|i| i.term.as_deref()).unwrap_or(""),
+    )
+}
