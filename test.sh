@@ -39,6 +39,7 @@ api_failed=0
 scripts/schemathesis.sh bin/rampart || api_failed=1
 bin/rampart eval text
 bin/rampart eval image
+bin/rampart eval speech
 
 read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } } END { print p + 0, f + 0 }' "$log")
 passed=$((passed + 1 - api_failed))

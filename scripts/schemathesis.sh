@@ -17,8 +17,9 @@
 #   ST_KEEP           1 keeps the work dir (server log, data dir, JUnit report) and prints it
 #
 # The server and schemathesis run in a new network namespace that has only loopback (unshare,
-# as root), so that the image route's `{"url"}` form cannot fetch from beyond this machine,
-# whatever URL is generated. Where no namespace can be made, that one operation is left out.
+# as root), so that the `{"url"}` forms of the image, video and audio routes (and webhook
+# callbacks) cannot reach beyond this machine, whatever URL is generated. Where no namespace can
+# be made, those three operations are left out.
 set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.."
@@ -56,7 +57,7 @@ if [[ -z "${RAMPART_ST_INNER:-}" ]]; then
   if command -v unshare >/dev/null && command -v ip >/dev/null && unshare --net true 2>/dev/null; then
     RAMPART_ST_INNER=netns exec unshare --net -- "$self"
   fi
-  say "cannot make a network namespace (needs root and unshare): POST /v1/moderate/image is left out"
+  say "cannot make a network namespace (needs root and unshare): POST /v1/moderate/image|video|audio are left out"
   export RAMPART_ST_INNER=host
 fi
 
@@ -198,7 +199,8 @@ common=(
 # an id from GET /v1/keys or POST /v1/keys and revoke the very key the run uses, after which
 # every request would be an uninformative 401.
 main_filter=(--exclude-operation-id revoke_key)
-[[ "$RAMPART_ST_INNER" == host ]] && main_filter+=(--exclude-operation-id moderate_image)
+[[ "$RAMPART_ST_INNER" == host ]] && main_filter+=(--exclude-operation-id moderate_image
+  --exclude-operation-id moderate_video --exclude-operation-id moderate_audio)
 st_run=("$st" --config-file "$work/schemathesis.toml" run "$base/openapi.json")
 
 cd "$work"

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod bench_index;
 mod bench_pdq;
+mod bench_video;
 mod seed;
 mod train;
 mod venv;
@@ -46,7 +47,7 @@ enum Task {
     /// Run a benchmark and print its figures.
     Bench {
         /// Which benchmark: `text`, `index` (Hamming index vs FAISS), `pdq` (decode + PDQ vs
-        /// pdqhash + Pillow).
+        /// pdqhash + Pillow), `video` (video verdicts vs a bare ffmpeg decode).
         what: String,
         /// The shared text corpora (default: $RAMPART_TESTDATA/text or ../shared/testdata/text).
         #[arg(long)]
@@ -102,7 +103,14 @@ fn main() -> Result<()> {
                     .unwrap_or_default();
                 bench_pdq::bench_pdq(&testdata)
             }
-            other => bail!("unknown benchmark '{other}': use text, index or pdq"),
+            "video" => {
+                let testdata = text_corpus_dir()?
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                bench_video::bench_video(&testdata)
+            }
+            other => bail!("unknown benchmark '{other}': use text, index, pdq or video"),
         },
     }
 }

@@ -19,6 +19,9 @@ pub enum KindArg {
     Pdq,
     /// MD5 and SHA-256 of files, matched exactly.
     Exact,
+    /// vPDQ video signatures (a PDQ hash per second of video), matched by the share of the
+    /// entry's frames found in an upload.
+    Vpdq,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -27,6 +30,9 @@ pub enum HashFormat {
     List,
     /// The reference pdq-photo-hasher output: `hash,quality,file` per line.
     PdqHasher,
+    /// The reference vpdq-hash-video output (`frame,quality,hash,timestamp` per line, as
+    /// `rampart hash vpdq` prints): the whole file is one video entry of a vPDQ bank.
+    Vpdq,
 }
 
 #[derive(Subcommand)]
@@ -106,7 +112,9 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
             files,
         } => {
             if hashes.is_none() && files.is_empty() {
-                bail!(InputError("give image files or --hashes FILE".into()));
+                bail!(InputError(
+                    "give image or video files, or --hashes FILE".into()
+                ));
             }
             if banks.bank(&bank).is_none() {
                 let Some(label) = label else {
@@ -120,6 +128,7 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
                 let mut config = match kind {
                     KindArg::Pdq => BankConfig::pdq(&bank, label),
                     KindArg::Exact => BankConfig::exact(&bank, label),
+                    KindArg::Vpdq => BankConfig::vpdq(&bank, label),
                 };
                 config.threshold = threshold.unwrap_or(config.threshold);
                 config.min_quality = min_quality.unwrap_or(config.min_quality);
@@ -134,6 +143,7 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
                 let format = match format {
                     HashFormat::List => ImportFormat::HashList,
                     HashFormat::PdqHasher => ImportFormat::PdqPhotoHasher,
+                    HashFormat::Vpdq => ImportFormat::VpdqHashFile,
                 };
                 let report =
                     banks.import(&bank, &text, format, ImportOptions { lenient, force })?;
@@ -145,6 +155,11 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
             let limits = Limits::default();
             let mut entries = Vec::new();
             for file in &files {
+                if bank_kind == BankKind::Vpdq {
+                    let note = note.clone().unwrap_or_else(|| file.display().to_string());
+                    entries.push(crate::media_cmd::video_entry(file)?.with_note(note));
+                    continue;
+                }
                 let bytes = read_capped(file, limits.max_bytes).map_err(|(code, message)| {
                     InputError(format!("{}: {message}", code.as_str()))
                 })?;
@@ -166,6 +181,7 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
                         entries.push(Entry::new(EntryHash::md5(&h.md5)?).with_note(note.clone()));
                         entries.push(Entry::new(EntryHash::sha256(&h.sha256)?).with_note(note));
                     }
+                    BankKind::Vpdq => unreachable!("video files are hashed above"),
                 }
             }
             if !entries.is_empty() {

@@ -72,4 +72,9 @@ impl DataDir {
     pub fn image_moderator(&self, policy: Policy) -> Result<rampart_moderate::ImageModerator> {
         Ok(self.inner.image_moderator(policy, &mut note_on_stderr)?)
     }
+
+    /// Everything `scan video` and `scan audio` need under `policy`.
+    pub fn media_moderator(&self, policy: Policy) -> Result<rampart_moderate::MediaModerator> {
+        Ok(self.inner.media_moderator(policy, &mut note_on_stderr)?)
+    }
 }

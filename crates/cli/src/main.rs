@@ -19,6 +19,7 @@ mod eval;
 mod eval_image;
 mod image_cmd;
 mod library_cmd;
+mod media_cmd;
 mod scan;
 mod serve_cmd;
 
@@ -45,10 +46,10 @@ enum Command {
         #[command(subcommand)]
         what: ScanWhat,
     },
-    /// Hash images: PDQ like the reference tool, or MD5/SHA-256.
+    /// Hash images (PDQ like the reference tool, or MD5/SHA-256) and videos (vPDQ).
     Hash {
         #[command(subcommand)]
-        what: image_cmd::HashWhat,
+        what: HashWhat,
     },
     /// Manage hash banks (known images) in the data dir.
     Bank {
@@ -72,6 +73,16 @@ enum Command {
         #[command(subcommand)]
         action: serve_cmd::KeysAction,
     },
+    /// Run video and audio jobs from NATS JetStream (scale-out), and send their webhooks.
+    Worker(serve_cmd::WorkerArgs),
+}
+
+#[derive(Subcommand)]
+enum HashWhat {
+    #[command(flatten)]
+    Image(image_cmd::HashWhat),
+    /// vPDQ: `frame,quality,hash,timestamp` per frame, like the reference's vpdq-hash-video.
+    Vpdq(media_cmd::VpdqArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +91,12 @@ enum ScanWhat {
     Text(scan::TextArgs),
     /// Moderate image files: hash banks, image model, QR codes and OCR; one verdict per file.
     Image(image_cmd::ImageArgs),
+    /// Moderate a video: sampled frames (banks, image model, QR, OCR), vPDQ against video
+    /// banks, and speech in its audio track; evidence carries t_start/t_end.
+    Video(media_cmd::MediaArgs),
+    /// Moderate audio: speech recognition, then the text engine; evidence carries
+    /// t_start/t_end and the recognised words.
+    Audio(media_cmd::MediaArgs),
 }
 
 #[derive(Subcommand)]
@@ -90,6 +107,8 @@ enum EvalWhat {
     /// PDQ matching (reference needles/haystack, edited copies vs other images) and the image
     /// model's false-positive rate on the shared PDQ fixtures.
     Image(eval_image::EvalImageArgs),
+    /// Word error rate and real-time factor of speech recognition on the speech fixtures.
+    Speech(media_cmd::EvalSpeechArgs),
 }
 
 /// The verdict level at which `--fail-on` makes the command exit 1.
@@ -135,7 +154,22 @@ fn main() -> ExitCode {
         Command::Scan {
             what: ScanWhat::Image(args),
         } => image_cmd::scan_image(&cli.data, args),
-        Command::Hash { what } => image_cmd::hash(what),
+        Command::Scan {
+            what: ScanWhat::Video(args),
+        } => media_cmd::scan_media(&cli.data, media_cmd::MediaKind::Video, args),
+        Command::Scan {
+            what: ScanWhat::Audio(args),
+        } => media_cmd::scan_media(&cli.data, media_cmd::MediaKind::Audio, args),
+        Command::Hash {
+            what: HashWhat::Image(what),
+        } => image_cmd::hash(what),
+        Command::Hash {
+            what: HashWhat::Vpdq(args),
+        } => media_cmd::hash_vpdq(args),
+        Command::Eval {
+            what: EvalWhat::Speech(args),
+        } => media_cmd::eval_speech(args).map(|()| ExitCode::SUCCESS),
+        Command::Worker(args) => serve_cmd::worker(&cli.data, args).map(|()| ExitCode::SUCCESS),
         Command::Bank { action } => bank_cmd::run(&cli.data, action).map(|()| ExitCode::SUCCESS),
         Command::Library { action } => {
             library_cmd::run(&cli.data, action).map(|()| ExitCode::SUCCESS)

@@ -39,6 +39,65 @@ pub struct ServeArgs {
     /// (e.g. an internal media host); repeat or separate with commas.
     #[arg(long, env = "RAMPART_FETCH_ALLOW", value_delimiter = ',')]
     fetch_allow: Vec<String>,
+    /// Largest video or audio file in MiB (raw, multipart or fetched by URL).
+    #[arg(long, env = "RAMPART_MAX_MEDIA_MB", default_value_t = 256)]
+    max_media_mb: usize,
+    #[command(flatten)]
+    jobs: JobArgs,
+}
+
+/// How this node runs video and audio jobs and sends webhooks.
+#[derive(Args)]
+pub struct JobArgs {
+    /// NATS server for scale-out (e.g. nats://127.0.0.1:4222): jobs go through JetStream, and
+    /// library, bank and policy changes are broadcast to every node. Default: the in-process
+    /// queue over the store.
+    #[arg(long, env = "RAMPART_NATS")]
+    nats: Option<String>,
+    /// The JetStream stream of the job queue (default RAMPART_JOBS); nodes sharing a stream
+    /// share their jobs.
+    #[arg(long, env = "RAMPART_NATS_STREAM", requires = "nats")]
+    nats_stream: Option<String>,
+    /// Video and audio jobs this node runs at once (0: none).
+    #[arg(long, env = "RAMPART_MEDIA_WORKERS", default_value_t = 1)]
+    media_workers: usize,
+    /// Jobs of one tenant this node runs at once.
+    #[arg(long, env = "RAMPART_JOBS_PER_TENANT", default_value_t = 1)]
+    jobs_per_tenant: usize,
+    /// Seconds before the first webhook retry; later ones double, up to 10 minutes, with
+    /// jitter, for 24 hours.
+    #[arg(long, env = "RAMPART_WEBHOOK_RETRY_BASE", default_value_t = 5.0)]
+    webhook_retry_base: f64,
+}
+
+impl JobArgs {
+    fn apply(self, config: &mut rampart_server::ServeConfig) -> Result<()> {
+        if !(self.webhook_retry_base > 0.0 && self.webhook_retry_base <= 3600.0) {
+            return Err(crate::InputError(
+                "--webhook-retry-base must lie in (0, 3600] seconds".into(),
+            )
+            .into());
+        }
+        config.nats = self.nats;
+        config.nats_stream = self.nats_stream;
+        config.media_workers = self.media_workers;
+        config.jobs_per_tenant = self.jobs_per_tenant.max(1);
+        config.webhook_backoff.base = Duration::from_secs_f64(self.webhook_retry_base);
+        Ok(())
+    }
+}
+
+/// `rampart worker`.
+#[derive(Args)]
+pub struct WorkerArgs {
+    /// Store URL (`postgres://…` in scale-out); default `sqlite://<data>/rampart.db`.
+    #[arg(long, env = "RAMPART_STORE")]
+    store: Option<String>,
+    /// Addresses callback URLs may point at although private (as `serve --fetch-allow`).
+    #[arg(long, env = "RAMPART_FETCH_ALLOW", value_delimiter = ',')]
+    fetch_allow: Vec<String>,
+    #[command(flatten)]
+    jobs: JobArgs,
 }
 
 /// `rampart keys …`.
@@ -83,9 +142,24 @@ pub fn serve(data: &Path, args: ServeArgs) -> Result<()> {
     config.header_timeout = Duration::from_secs(args.header_timeout);
     config.limits.image_body = args.max_image_mb.saturating_mul(1 << 20).max(1);
     config.fetch_allow = args.fetch_allow;
+    config.limits.media_body = args.max_media_mb.saturating_mul(1 << 20).max(1);
+    args.jobs.apply(&mut config)?;
     runtime()?
         .block_on(rampart_server::serve(config))
         .context("serve")
+}
+
+pub fn worker(data: &Path, args: WorkerArgs) -> Result<()> {
+    let unused: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let mut config = rampart_server::ServeConfig::new(unused, PathBuf::from(data), args.store);
+    config.fetch_allow = args.fetch_allow;
+    args.jobs.apply(&mut config)?;
+    if config.media_workers == 0 {
+        config.media_workers = 1;
+    }
+    runtime()?
+        .block_on(rampart_server::work(config))
+        .context("worker")
 }
 
 pub fn keys(data: &Path, action: KeysAction) -> Result<()> {

@@ -44,6 +44,13 @@ const V1_ROUTES: &[(&str, &[&str])] = &[
     ("/v1/policies", &["get"]),
     ("/v1/policies/{name}", &["get", "put"]),
     ("/v1/policies/{name}/versions", &["get"]),
+    ("/v1/moderate/video", &["post"]),
+    ("/v1/moderate/audio", &["post"]),
+    ("/v1/jobs", &["get"]),
+    ("/v1/jobs/{id}", &["get"]),
+    ("/v1/webhooks", &["get", "put"]),
+    ("/v1/webhooks/deliveries", &["get"]),
+    ("/v1/webhooks/deliveries/{id}", &["get"]),
 ];
 
 // ----- small helpers -----
@@ -932,6 +939,15 @@ fn roles(api: Api, admin: &str, keys: &Keys) {
         ("GET", "/v1/policies/roles-policy".into(), None, vec![], READ_CONFIG, 200),
         ("GET", "/v1/policies/roles-policy/versions".into(), None, vec![], READ_CONFIG, 200),
         ("PUT", "/v1/policies/policy-{role}".into(), Some("application/toml"), b"[labels.ads]\nenabled = false\n".to_vec(), ADMIN, 201),
+        // The role check comes before the body is read: an empty file is decode_failed (422).
+        ("POST", "/v1/moderate/video".into(), Some("video/mp4"), vec![], SUBMIT, 422),
+        ("POST", "/v1/moderate/audio".into(), Some("audio/wav"), vec![], SUBMIT, 422),
+        ("GET", "/v1/jobs?limit=1".into(), None, vec![], ALL, 200),
+        ("GET", format!("/v1/jobs/{}", "0".repeat(26)), None, vec![], ALL, 404),
+        ("GET", "/v1/webhooks".into(), None, vec![], READ_KEYS, 200),
+        ("PUT", "/v1/webhooks".into(), json_ct, br#"{"rotate_secret": false}"#.to_vec(), ADMIN, 200),
+        ("GET", "/v1/webhooks/deliveries".into(), None, vec![], ALL, 200),
+        ("GET", format!("/v1/webhooks/deliveries/{}", "0".repeat(26)), None, vec![], ALL, 404),
     ];
     let callers = [
         ("admin", admin),

@@ -200,6 +200,12 @@ pub mod roles {
     pub const READ_KEYS: &[Role] = &[Admin, Auditor];
     /// Create and revoke keys.
     pub const EDIT_KEYS: &[Role] = &[Admin];
+    /// Read jobs (state, progress, result) and their webhook delivery log, like verdicts.
+    pub const READ_JOBS: &[Role] = READ_VERDICTS;
+    /// Read the webhook settings (the signing secret only for admins).
+    pub const READ_WEBHOOKS: &[Role] = &[Admin, Auditor];
+    /// Change the webhook URL or rotate its secret.
+    pub const EDIT_WEBHOOKS: &[Role] = &[Admin];
 }
 
 #[cfg(test)]

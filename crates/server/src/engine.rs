@@ -14,8 +14,9 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use rampart_hashbank::{BankConfig, BankSet, Entry, EntryHash};
-use rampart_moderate::{DataDir, ImageDetectors, ImageModerator, TextModerator};
+use rampart_moderate::{DataDir, ImageDetectors, ImageModerator, MediaModerator, TextModerator};
 use rampart_policy::Policy;
+use rampart_speech::SpeechModel;
 use rampart_store::{HashKind, Store, StoreError, TenantId};
 use rampart_text::library::{LibraryKind, Severity, TermLibrary};
 use rampart_text::TextEngine;
@@ -53,6 +54,8 @@ struct Base {
     policy: Policy,
     /// Image model and OCR, loaded on first use by a policy that wants them.
     detectors: OnceLock<Arc<ImageDetectors>>,
+    /// Whisper, loaded on first use; `None` when not installed.
+    speech: OnceLock<Option<Arc<SpeechModel>>>,
 }
 
 /// A tenant's compiled state at one store revision.
@@ -78,6 +81,8 @@ pub struct Engines {
     /// Bumped by every [`Engines::invalidate`], so a build that raced a write is not trusted.
     generation: AtomicU64,
     epoch: Instant,
+    /// Scale-out: where this node announces its writes and hears other nodes' (DESIGN.md §7).
+    changes: OnceLock<Arc<rampart_queue::ChangeBus>>,
 }
 
 impl Engines {
@@ -104,6 +109,7 @@ impl Engines {
             banks,
             policy,
             detectors: OnceLock::new(),
+            speech: OnceLock::new(),
         };
         let engines = Engines {
             base,
@@ -112,6 +118,7 @@ impl Engines {
             rebuild: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
             epoch: Instant::now(),
+            changes: OnceLock::new(),
         };
         if engines.base.policy.image.model || engines.base.policy.image.ocr {
             engines.detectors();
@@ -127,13 +134,51 @@ impl Engines {
             .clone()
     }
 
-    /// Forgets a tenant's cached state; the next request rebuilds it from the store.
+    /// Forgets a tenant's cached state after a write through this node; the next request
+    /// rebuilds it from the store. In scale-out the other nodes are told too, so they reload
+    /// within moments rather than at their next revision check.
     pub fn invalidate(&self, tenant: TenantId) {
+        self.forget(tenant);
+        if let Some(bus) = self.changes.get().cloned() {
+            tokio::spawn(async move {
+                if let Err(error) = bus.publish(tenant, 0).await {
+                    tracing::warn!(%error, "broadcasting a change failed; other nodes see it within a second anyway");
+                }
+            });
+        }
+    }
+
+    /// Drops a tenant's cached state (a change this node heard about).
+    fn forget(&self, tenant: TenantId) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.tenants
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&tenant);
+    }
+
+    /// Scale-out: announce this node's writes on `bus`, and drop a tenant's state when another
+    /// node announces one.
+    pub async fn broadcast_changes(self: &Arc<Self>, bus: rampart_queue::ChangeBus) {
+        let bus = Arc::new(bus);
+        let mut heard = match bus.subscribe().await {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "cannot subscribe to change broadcasts; relying on the revision check");
+                return;
+            }
+        };
+        let _ = self.changes.set(bus);
+        let engines = Arc::downgrade(self);
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            while let Some((tenant, _revision)) = heard.next().await {
+                match engines.upgrade() {
+                    Some(engines) => engines.forget(tenant),
+                    None => break,
+                }
+            }
+        });
     }
 
     /// The tenant's state, rebuilt if its store revision moved.
@@ -265,6 +310,39 @@ impl Engines {
         })
     }
 
+    /// The video and audio moderator for a job (see [`Engines::image_moderator`]); loads the
+    /// speech model on first use (blocking: call from a job worker).
+    pub async fn media_moderator(
+        &self,
+        tenant: TenantId,
+        policy: Option<&str>,
+    ) -> Result<MediaModerator, EngineError> {
+        let image = self.image_moderator(tenant, policy).await?;
+        let speech = if image.text.policy.media.speech {
+            match self.base.speech.get() {
+                Some(model) => model.clone(),
+                None => {
+                    let loaded = tokio::task::spawn_blocking(load_speech)
+                        .await
+                        .map_err(|e| EngineError::Invalid {
+                            what: "speech model".into(),
+                            reason: e.to_string(),
+                        })?;
+                    let _ = self.base.speech.set(loaded);
+                    self.base.speech.get().cloned().flatten()
+                }
+            }
+        } else {
+            None
+        };
+        Ok(MediaModerator {
+            image,
+            speech,
+            video_limits: Default::default(),
+            audio_limits: Default::default(),
+        })
+    }
+
     /// The data dir's policy, which applies to tenants that stored none of that name.
     pub fn base_policy(&self) -> &Policy {
         &self.base.policy
@@ -378,6 +456,18 @@ fn load_detectors(data: &Path) -> ImageDetectors {
     DataDir::new(data).image_detectors(true, true, &mut |note| tracing::warn!("{note}"))
 }
 
+/// Whisper from the model cache, where `scripts/fetch-models.sh` put it (blocking).
+fn load_speech() -> Option<Arc<SpeechModel>> {
+    let path = rampart_textmodel::default_models_dir().join(rampart_speech::MODEL_FILE);
+    match SpeechModel::load(&path) {
+        Ok(model) => Some(Arc::new(model)),
+        Err(error) => {
+            tracing::warn!(%error, path = %path.display(), "speech model not loaded; run scripts/fetch-models.sh. Audio jobs fail, videos are moderated without their audio.");
+            None
+        }
+    }
+}
+
 /// A stored policy's TOML as a [`Policy`] named and numbered as the store says (the TOML's own
 /// `name` and `version`, if any, are overridden).
 pub fn compile_policy(toml_source: &str, name: &str, version: u32) -> Result<Policy, EngineError> {
@@ -427,6 +517,9 @@ fn bank_entry(stored: &rampart_store::BankEntry) -> Result<Entry, String> {
         HashKind::Pdq => EntryHash::Pdq(stored.hash.parse().map_err(|e| format!("{e:?}"))?),
         HashKind::Md5 => EntryHash::md5(&stored.hash).map_err(|e| e.to_string())?,
         HashKind::Sha256 => EntryHash::sha256(&stored.hash).map_err(|e| e.to_string())?,
+        HashKind::Vpdq => EntryHash::Vpdq(
+            rampart_hashbank::decode_signature(&stored.hash).map_err(|e| e.to_string())?,
+        ),
     };
     let mut entry = Entry::new(hash);
     entry.id = stored.id.clone();

@@ -186,7 +186,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// `bytes` as JSON of `T`, with the API's error codes.
+///
+/// Every request body of the API is a JSON object: an array is refused here, because serde
+/// would otherwise read `[]` as a struct whose fields all have defaults.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "the body must be a JSON object, not an array",
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|e| json_error(&e))
 }
 
@@ -200,22 +209,25 @@ pub fn json_error(error: &serde_json::Error) -> ApiError {
         }
         Category::Data => {
             let message = error.to_string();
-            let mut api = ApiError::new(ErrorCode::InvalidRequest, message.clone());
-            // serde's message names the field between backticks: "unknown field `x`, …".
-            if let Some(rest) = message
-                .strip_prefix("unknown field `")
-                .or_else(|| message.strip_prefix("missing field `"))
-            {
-                if let Some(end) = rest.find('`') {
-                    api = api.field(&rest[..end]);
-                }
-            }
-            api
+            with_named_field(ApiError::new(ErrorCode::InvalidRequest, &message), &message)
         }
     }
 }
 
-/// Query strings whose rejections are `invalid_request`.
+/// Names the field of a serde message ("unknown field `x`, …", "missing field `x`") in the
+/// error, when there is one.
+fn with_named_field(error: ApiError, message: &str) -> ApiError {
+    let named = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))
+        .and_then(|rest| rest.find('`').map(|end| &rest[..end]));
+    match named {
+        Some(field) => error.field(field),
+        None => error,
+    }
+}
+
+/// Query strings whose rejections are `invalid_request`, naming the field when serde does.
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
@@ -228,7 +240,16 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
         let query = parts.uri.query().unwrap_or("");
         serde_urlencoded::from_str(query)
             .map(ApiQuery)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("bad query string: {e}")))
+            .map_err(|e| {
+                let message = e.to_string();
+                with_named_field(
+                    ApiError::new(
+                        ErrorCode::InvalidRequest,
+                        format!("bad query string: {message}"),
+                    ),
+                    &message,
+                )
+            })
     }
 }
 

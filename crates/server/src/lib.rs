@@ -24,6 +24,7 @@
 pub mod auth;
 pub mod engine;
 pub mod error;
+mod jobs;
 mod metrics;
 mod routes;
 pub mod state;
@@ -86,6 +87,20 @@ pub struct ServeConfig {
     pub fetch_allow: Vec<String>,
     /// How long in-flight requests get to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// NATS server for scale-out (`nats://host:4222`): jobs go through JetStream and library,
+    /// bank and policy changes are broadcast to every node. `None`: the in-process queue.
+    pub nats: Option<String>,
+    /// The JetStream stream of the job queue (default `RAMPART_JOBS`); nodes that share one
+    /// share their jobs. Another name gives an independent queue (its subjects are
+    /// `rampart.<name in lower case>.<tenant>`), e.g. for tests against a shared server.
+    pub nats_stream: Option<String>,
+    /// Video and audio jobs this node runs at once (0: none, e.g. an API-only node).
+    pub media_workers: usize,
+    /// Jobs of one tenant this node runs at once, so one tenant's long videos cannot starve
+    /// the others.
+    pub jobs_per_tenant: usize,
+    /// Webhook retry schedule.
+    pub webhook_backoff: rampart_webhook::Backoff,
 }
 
 impl ServeConfig {
@@ -103,6 +118,11 @@ impl ServeConfig {
             header_timeout: Duration::from_secs(10),
             fetch_allow: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
+            nats: None,
+            nats_stream: None,
+            media_workers: 1,
+            jobs_per_tenant: 1,
+            webhook_backoff: rampart_webhook::Backoff::default(),
         }
     }
 }
@@ -180,6 +200,7 @@ pub fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
 pub async fn build_state(
     config: &ServeConfig,
     store: Arc<dyn Store>,
+    queue: Arc<dyn rampart_queue::Queue>,
 ) -> Result<AppState, ServerError> {
     let data = config.data.clone();
     let engine_store = store.clone();
@@ -193,6 +214,13 @@ pub async fn build_state(
         .collect::<Result<Vec<_>, _>>()?;
     let fetcher = rampart_fetch::Fetcher::new(rampart_fetch::FetchConfig {
         max_bytes: config.limits.image_body as u64,
+        allow: allow.clone(),
+        ..Default::default()
+    })
+    .map_err(|e| ServerError::Config(e.to_string()))?;
+    let media_fetcher = rampart_fetch::Fetcher::new(rampart_fetch::FetchConfig {
+        max_bytes: config.limits.media_body as u64,
+        timeout: Duration::from_secs(25),
         allow,
         ..Default::default()
     })
@@ -204,6 +232,8 @@ pub async fn build_state(
         auth: auth::AuthCache::new(),
         limiter: auth::RateLimiter::new(config.rate_limit, config.rate_burst),
         fetcher,
+        media_fetcher,
+        queue,
         metrics: metrics::install(),
         limits: config.limits.clone(),
         image_slots: tokio::sync::Semaphore::new(cores * 2),
@@ -229,7 +259,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServerError> {
         let key = create_key(store.as_ref(), "default", Role::Admin, "first-start admin").await?;
         eprintln!("rampart: first start: admin key for tenant 'default' (shown once): {key}");
     }
-    let state = build_state(&config, store.clone()).await?;
+    let queue = open_queue(&config, store.clone()).await?;
+    let state = build_state(&config, store.clone(), queue).await?;
+    start_background(&config, &state).await?;
     let app = router(state, config.max_in_flight);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -291,6 +323,80 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServerError> {
     }
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// The job queue: JetStream when `nats` is set, else the in-process queue over the store
+/// (which re-queues, at start, every job a killed process left unfinished).
+async fn open_queue(
+    config: &ServeConfig,
+    store: Arc<dyn Store>,
+) -> Result<Arc<dyn rampart_queue::Queue>, ServerError> {
+    let per_tenant = config.jobs_per_tenant.max(1);
+    Ok(match &config.nats {
+        Some(url) => {
+            let mut options = rampart_queue::NatsOptions {
+                per_tenant,
+                ack_wait: Duration::from_secs(60),
+                ..Default::default()
+            };
+            if let Some(stream) = &config.nats_stream {
+                let ok = !stream.is_empty()
+                    && stream.len() <= 64
+                    && stream
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if !ok {
+                    return Err(ServerError::Config(format!(
+                        "NATS stream name '{stream}': use 1 to 64 of A-Z a-z 0-9 _ -"
+                    )));
+                }
+                options.stream = stream.clone();
+                options.subject_prefix = format!("rampart.{}", stream.to_ascii_lowercase());
+            }
+            rampart_queue::NatsQueue::connect_with(url, options)
+                .await
+                .map_err(|e| ServerError::Config(format!("NATS {url}: {e}")))?
+        }
+        None => rampart_queue::InProcessQueue::start(store, per_tenant)
+            .await
+            .map_err(|e| ServerError::Config(format!("job queue: {e}")))?,
+    })
+}
+
+/// Job workers, the webhook dispatcher and, in scale-out, the change broadcast.
+async fn start_background(config: &ServeConfig, state: &AppState) -> Result<(), ServerError> {
+    jobs::start(
+        state.clone(),
+        config.media_workers,
+        config.data.join("spool"),
+        config.webhook_backoff,
+    );
+    if let Some(url) = &config.nats {
+        let bus = rampart_queue::ChangeBus::connect(url)
+            .await
+            .map_err(|e| ServerError::Config(format!("NATS {url}: {e}")))?;
+        state.engines.broadcast_changes(bus).await;
+    }
+    Ok(())
+}
+
+/// `rampart worker`: runs video and audio jobs from NATS JetStream and sends webhooks, with no
+/// HTTP listener, until SIGTERM or ctrl-c.
+pub async fn work(config: ServeConfig) -> Result<(), ServerError> {
+    let _flush_logs_on_exit = init_logging();
+    if config.nats.is_none() {
+        return Err(ServerError::Config(
+            "rampart worker needs --nats (in embedded mode `rampart serve` runs the jobs)".into(),
+        ));
+    }
+    let store = open_store(&config.data, config.store.as_deref()).await?;
+    let queue = open_queue(&config, store.clone()).await?;
+    let state = build_state(&config, store.clone(), queue).await?;
+    start_background(&config, &state).await?;
+    eprintln!("rampart: worker running ({} at once)", config.media_workers);
+    shutdown_signal().await;
+    store.close().await;
     Ok(())
 }
 

@@ -19,7 +19,12 @@ pub struct Shared {
     pub auth: AuthCache,
     /// `None` when rate limiting is off.
     pub limiter: Option<RateLimiter>,
+    /// Fetches image URLs and sends webhooks (SSRF-safe).
     pub fetcher: rampart_fetch::Fetcher,
+    /// Fetches video and audio URLs (the same rules, a larger size cap).
+    pub media_fetcher: rampart_fetch::Fetcher,
+    /// Where video and audio jobs wait for a worker.
+    pub queue: Arc<dyn rampart_queue::Queue>,
     pub metrics: PrometheusHandle,
     pub limits: Limits,
     /// Bounds how many images are decoded and scored at once (CPU-bound work).
@@ -35,6 +40,8 @@ pub struct Limits {
     pub image_body: usize,
     /// Largest body of bulk imports (library terms, bank entries).
     pub import_body: usize,
+    /// Largest video or audio file (raw body, multipart, or fetched from a URL).
+    pub media_body: usize,
     /// A request that takes longer is answered 503 and its work abandoned.
     pub request_timeout: Duration,
 }
@@ -45,6 +52,7 @@ impl Default for Limits {
             json_body: 1 << 20,
             image_body: 32 << 20,
             import_body: 16 << 20,
+            media_body: 256 << 20,
             request_timeout: Duration::from_secs(30),
         }
     }

@@ -379,6 +379,7 @@ pub async fn remove_terms(
 pub enum BankKindName {
     Pdq,
     Exact,
+    Vpdq,
 }
 
 /// The kind of a bank entry's hash (for the OpenAPI document).
@@ -389,6 +390,7 @@ pub enum HashKindName {
     Pdq,
     Md5,
     Sha256,
+    Vpdq,
 }
 
 /// A new hash bank.
@@ -441,6 +443,7 @@ fn bank_view(bank: rampart_store::Bank) -> Result<BankView, ApiError> {
         kind: match config.kind {
             BankKind::Pdq => "pdq".into(),
             BankKind::Exact => "exact".into(),
+            BankKind::Vpdq => "vpdq".into(),
         },
         threshold: config.threshold,
         min_quality: config.min_quality,
@@ -489,10 +492,11 @@ pub async fn create_bank(
     let mut config = match request.kind.as_deref().unwrap_or("pdq") {
         "pdq" => BankConfig::pdq(&request.name, &request.label),
         "exact" => BankConfig::exact(&request.name, &request.label),
+        "vpdq" => BankConfig::vpdq(&request.name, &request.label),
         other => {
             return Err(ApiError::invalid(
                 "kind",
-                format!("unknown bank kind '{other}': use pdq or exact"),
+                format!("unknown bank kind '{other}': use pdq, exact or vpdq"),
             ))
         }
     };
@@ -794,11 +798,15 @@ fn json_entry(config: &BankConfig, e: NewEntry) -> Result<(Entry, NewBankEntry),
         (None, BankKind::Pdq) => HashKind::Pdq,
         (None, BankKind::Exact) if hash.len() == 32 => HashKind::Md5,
         (None, BankKind::Exact) => HashKind::Sha256,
+        (None, BankKind::Vpdq) => HashKind::Vpdq,
     };
     let entry_hash = match kind {
         HashKind::Pdq => EntryHash::Pdq(hash.parse().map_err(|err| format!("{err}"))?),
         HashKind::Md5 => EntryHash::md5(&hash).map_err(|err| err.to_string())?,
         HashKind::Sha256 => EntryHash::sha256(&hash).map_err(|err| err.to_string())?,
+        HashKind::Vpdq => EntryHash::Vpdq(
+            rampart_hashbank::decode_signature(&hash).map_err(|err| err.to_string())?,
+        ),
     };
     if e.note.as_ref().is_some_and(|n| n.chars().count() > 256) {
         return Err("note is longer than 256 characters".into());
@@ -851,6 +859,11 @@ async fn image_entry(
                         Some(out.quality),
                     ))
                 }
+                BankKind::Vpdq => {
+                    let frames = video_signature(&bytes)?;
+                    let signature = rampart_hashbank::encode_signature(&frames);
+                    Ok((EntryHash::Vpdq(frames), HashKind::Vpdq, signature, None))
+                }
             }
         })
         .await
@@ -869,6 +882,36 @@ async fn image_entry(
         note,
     };
     Ok((entry, new))
+}
+
+/// The vPDQ frames of an uploaded video (one hash per second, at native resolution), from a
+/// private temporary file that is removed on return.
+fn video_signature(bytes: &[u8]) -> Result<Vec<rampart_hashbank::VpdqFeature>, ApiError> {
+    let mut file = tempfile::NamedTempFile::new().map_err(ApiError::internal)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(ApiError::internal)?;
+    let options = rampart_media::vpdq::VpdqOptions {
+        seconds_per_hash: 1.0,
+        downsample: None,
+    };
+    let frames = rampart_media::vpdq::hash_video(
+        file.path(),
+        &options,
+        &rampart_media::video::VideoLimits::default(),
+    )
+    .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+    if frames.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::DecodeFailed,
+            "the video has no frames to hash",
+        ));
+    }
+    Ok(frames
+        .into_iter()
+        .map(|f| rampart_hashbank::VpdqFeature {
+            hash: f.hash,
+            quality: f.quality,
+        })
+        .collect())
 }
 
 /// Remove entries by id.

@@ -2,6 +2,7 @@
 //! the handlers' annotations.
 
 pub mod admin;
+pub mod jobs;
 pub mod lists;
 pub mod moderate;
 pub mod ops;
@@ -33,6 +34,8 @@ use crate::state::AppState;
     paths(
         ops::healthz, ops::readyz, ops::metrics, ops::openapi_json,
         moderate::moderate_text, moderate::moderate_image,
+        jobs::moderate_video, jobs::moderate_audio, jobs::get_job, jobs::list_jobs,
+        jobs::get_webhook, jobs::put_webhook, jobs::list_deliveries, jobs::get_delivery,
         admin::get_verdict, admin::list_verdicts,
         admin::list_keys, admin::create_key, admin::revoke_key,
         lists::list_libraries, lists::create_library, lists::get_library, lists::delete_library,
@@ -44,6 +47,8 @@ use crate::state::AppState;
     modifiers(&BearerAuth, &CommonResponses, &ExactlyOneText),
     tags(
         (name = "moderation", description = "Content in, verdict out"),
+        (name = "jobs", description = "Video and audio moderation jobs: state, progress, verdict"),
+        (name = "webhooks", description = "Signed result callbacks (Rampart-Signature) and their delivery log"),
         (name = "verdicts", description = "Stored verdicts (hashes and evidence, never content)"),
         (name = "libraries", description = "Term libraries; changes apply to the next request"),
         (name = "banks", description = "Hash banks (PDQ, MD5, SHA-256); changes apply to the next request"),
@@ -228,6 +233,22 @@ pub fn router(state: AppState, max_in_flight: usize) -> Router {
             "/v1/moderate/image",
             post(moderate::moderate_image).layer(image),
         )
+        .route(
+            "/v1/moderate/video",
+            post(jobs::moderate_video).layer(DefaultBodyLimit::max(limits.media_body)),
+        )
+        .route(
+            "/v1/moderate/audio",
+            post(jobs::moderate_audio).layer(DefaultBodyLimit::max(limits.media_body)),
+        )
+        .route("/v1/jobs", get(jobs::list_jobs))
+        .route("/v1/jobs/{id}", get(jobs::get_job))
+        .route(
+            "/v1/webhooks",
+            get(jobs::get_webhook).put(jobs::put_webhook).layer(json),
+        )
+        .route("/v1/webhooks/deliveries", get(jobs::list_deliveries))
+        .route("/v1/webhooks/deliveries/{id}", get(jobs::get_delivery))
         .route("/v1/verdicts", get(admin::list_verdicts))
         .route("/v1/verdicts/{id}", get(admin::get_verdict))
         .route(

@@ -117,7 +117,7 @@ pub(crate) fn engine_error(error: EngineError) -> ApiError {
 
 /// What the store accepts in a verdict's `client_id` (checked here: a verdict the store refuses
 /// after moderation would be a 500): at most 256 bytes, no control characters but tab.
-fn check_client_id(client_id: &Option<String>) -> Result<(), ApiError> {
+pub(crate) fn check_client_id(client_id: &Option<String>) -> Result<(), ApiError> {
     match client_id {
         Some(id) if id.len() > MAX_CLIENT_ID => Err(ApiError::invalid(
             "client_id",
