@@ -167,6 +167,10 @@ pub struct EvalSpeechArgs {
     /// Whisper threads (the real-time factor goal is single-threaded).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Give Whisper's encoder its full 30 s context for every window, as whisper.cpp does by
+    /// default, instead of the window's length plus 7 s (for comparison).
+    #[arg(long)]
+    full_context: bool,
 }
 
 /// Word error rate and real-time factor of speech recognition on the speech fixtures.
@@ -225,6 +229,11 @@ pub fn eval_speech(args: EvalSpeechArgs) -> Result<()> {
     }
     let options = rampart_speech::TranscribeOptions {
         threads: args.threads.max(1),
+        fit_context_margin_s: if args.full_context {
+            None
+        } else {
+            rampart_speech::TranscribeOptions::default().fit_context_margin_s
+        },
         ..Default::default()
     };
     let report =

@@ -5,7 +5,8 @@
 //! The reference transcript of each file comes from `transcripts.csv` next to it (columns
 //! `file,start_s,end_s,text`, several rows per file joined in order), if there is one. The
 //! model is `$RAMPART_MODELS/whisper-tiny.en.ggml.bin` (see `scripts/fetch-models.sh`).
-//! Set `THREADS` to use more than one whisper.cpp thread.
+//! Set `THREADS` to use more than one whisper.cpp thread, `FULL_CONTEXT=1` to give the
+//! encoder its full 30 s context on every window, `CONTEXT_MARGIN=S` to try another margin.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -28,10 +29,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         .iter()
         .map(|path| load_item(path))
         .collect::<Result<Vec<_>, _>>()?;
-    let opts = TranscribeOptions {
+    let mut opts = TranscribeOptions {
         threads,
         ..TranscribeOptions::default()
     };
+    if std::env::var_os("FULL_CONTEXT").is_some() {
+        opts.fit_context_margin_s = None;
+    }
+    if let Ok(margin) = std::env::var("CONTEXT_MARGIN") {
+        opts.fit_context_margin_s = Some(margin.parse()?);
+    }
     let report = evaluate(&model, &items, &opts)?;
     println!(
         "model {} ({}), threads {threads}",

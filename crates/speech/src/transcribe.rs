@@ -36,6 +36,13 @@ pub struct TranscribeOptions {
     /// Silence longer than this ends a window (default 1.5 s): the next speech starts a new
     /// one, so a segment's start is never pulled back over a long pause.
     pub join_gap_s: f64,
+    /// Shrink Whisper's encoder context to the window's length plus this many seconds
+    /// (`audio_ctx`; default 7 s; `None`: always the full 30 s, whisper.cpp's default). The
+    /// encoder otherwise costs the same for 3 s of speech as for 30 s. On the fixtures, 7 s
+    /// kept every word (total WER 0.141, as with the full context) at less than half the
+    /// CPU (RTF 0.133 against 0.290); 2 s and 4 s were faster but misread short clips (WER
+    /// 0.154).
+    pub fit_context_margin_s: Option<f64>,
 }
 
 impl Default for TranscribeOptions {
@@ -47,6 +54,7 @@ impl Default for TranscribeOptions {
             pad_s: 0.2,
             lead_silence_s: 1.0,
             join_gap_s: 1.5,
+            fit_context_margin_s: Some(7.0),
         }
     }
 }
@@ -96,6 +104,7 @@ pub struct Transcriber<'m> {
     model: &'m SpeechModel,
     state: WhisperState,
     threads: c_int,
+    fit_context_margin_s: Option<f64>,
     vad: FrameVad,
     limits: Limits,
     /// Sanitised samples from absolute sample index `origin` on.
@@ -195,6 +204,7 @@ impl<'m> Transcriber<'m> {
             model,
             state,
             threads: opts.threads as c_int,
+            fit_context_margin_s: opts.fit_context_margin_s,
             vad: FrameVad::new(&opts.vad),
             limits,
             buf: Vec::new(),
@@ -359,7 +369,11 @@ impl<'m> Transcriber<'m> {
         let sr = f64::from(SAMPLE_RATE);
         let (first, last) = (a as f64 / sr, b as f64 / sr);
         let offset = first - lead as f64 / sr;
-        let segments = whisper_segments(&mut self.state, self.threads, &self.window_audio)?;
+        let audio_ctx = self.fit_context_margin_s.map(|margin| {
+            audio_context(self.window_audio.len() as f64 / SAMPLE_RATE as f64 + margin)
+        });
+        let segments =
+            whisper_segments(&mut self.state, self.threads, audio_ctx, &self.window_audio)?;
         self.ready.extend(segments.into_iter().map(|s| {
             let t_start = (offset + s.t_start).clamp(first, last);
             Segment {
@@ -415,14 +429,26 @@ fn sanitise(x: f32) -> f32 {
     }
 }
 
-/// Runs Whisper on one window; segment times are relative to the window.
+/// Whisper's encoder frames for `seconds` of audio (50 a second, 1500 for its full 30 s),
+/// rounded up to a multiple of 64.
+fn audio_context(seconds: f64) -> c_int {
+    let frames = (seconds.max(0.0) * 50.0).ceil() as c_int;
+    (((frames + 63) / 64) * 64).min(1500)
+}
+
+/// Runs Whisper on one window; segment times are relative to the window. `audio_ctx`
+/// shrinks the encoder's context (None: the full 1500 frames).
 fn whisper_segments(
     state: &mut WhisperState,
     threads: c_int,
+    audio_ctx: Option<c_int>,
     audio: &[f32],
 ) -> Result<Vec<Segment>, SpeechError> {
     let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
     params.set_n_threads(threads);
+    if let Some(ctx) = audio_ctx {
+        params.set_audio_ctx(ctx);
+    }
     params.set_language(Some("en"));
     params.set_translate(false);
     params.set_no_context(true);
