@@ -125,9 +125,17 @@ impl ImageModerator {
         image: &DecodedImage,
         t: Option<f64>,
     ) -> Result<FrameScan, ModerateError> {
+        let mut scan = self.scan_frame_banks(image, t);
+        self.run_detectors(image, t, &mut scan.signals, &mut scan.models)?;
+        Ok(scan)
+    }
+
+    /// Only the hash part of [`scan_frames`](Self::scan_frames): the PDQ hash and quality and,
+    /// if the policy matches banks, the PDQ bank hits. Cheap (≈ 1 ms a frame), so a video
+    /// runs it on every sampled frame even where it reuses the detectors' findings.
+    pub fn scan_frame_banks(&self, image: &DecodedImage, t: Option<f64>) -> FrameScan {
         let settings = &self.text.policy.image;
         let mut signals = Vec::new();
-        let mut models = Vec::new();
         let first = hash_dihedral(&image.pixels());
         if settings.banks {
             signals.extend(self.bank_signals(&first.hashes, first.quality, t));
@@ -138,6 +146,24 @@ impl ImageModerator {
                 signals.extend(self.bank_signals(&out.hashes, out.quality, Some(frame.t_start)));
             }
         }
+        FrameScan {
+            signals,
+            models: Vec::new(),
+            pdq: first.hashes[0],
+            quality: first.quality,
+        }
+    }
+
+    /// The costly detectors of a picture — classifier, QR codes, OCR — as the policy asks,
+    /// appending their signals and the models that ran.
+    fn run_detectors(
+        &self,
+        image: &DecodedImage,
+        t: Option<f64>,
+        signals: &mut Vec<Signal>,
+        models: &mut Vec<String>,
+    ) -> Result<(), ModerateError> {
+        let settings = &self.text.policy.image;
         if settings.model {
             if let Some(model) = &self.detectors.nsfw {
                 signals.extend(self.model_signals(model, image, t)?);
@@ -185,12 +211,20 @@ impl ImageModerator {
                 }
             }
         }
-        Ok(FrameScan {
-            signals,
-            models,
-            pdq: first.hashes[0],
-            quality: first.quality,
-        })
+        Ok(())
+    }
+
+    /// The detectors' part of a frame scan on its own (see
+    /// [`scan_frame_banks`](Self::scan_frame_banks)): signals and models of the classifier, QR
+    /// codes and OCR.
+    pub fn scan_frame_detectors(
+        &self,
+        image: &DecodedImage,
+        t: Option<f64>,
+    ) -> Result<(Vec<Signal>, Vec<String>), ModerateError> {
+        let (mut signals, mut models) = (Vec::new(), Vec::new());
+        self.run_detectors(image, t, &mut signals, &mut models)?;
+        Ok((signals, models))
     }
 
     /// PDQ bank matches of one frame, with the policy's per-bank thresholds applied (a policy

@@ -93,6 +93,63 @@ struct Sample {
     signals: Vec<Signal>,
 }
 
+/// The classifier, QR and OCR findings of a sampled frame, reused for the frames after it
+/// that look the same, for at most this long: a still scene or a static caption is read
+/// once, not once a second, and a change too small for the thumbnail to show is still seen
+/// within this time.
+const MAX_REUSE_S: f64 = 10.0;
+
+/// What [`MAX_REUSE_S`] reuses.
+struct Detected {
+    t: f64,
+    thumb: Thumbnail,
+    signals: Vec<Signal>,
+}
+
+/// A 32×32 grey thumbnail (each cell the mean luma of its block) of a frame, to tell frames
+/// that look the same apart from compression noise.
+struct Thumbnail([u8; THUMB * THUMB]);
+
+const THUMB: usize = 32;
+
+impl Thumbnail {
+    /// `None` when the buffer does not hold `width × height` RGB pixels or the frame is
+    /// smaller than the thumbnail.
+    fn of_rgb(width: u32, height: u32, rgb: &[u8]) -> Option<Thumbnail> {
+        let (w, h) = (width as usize, height as usize);
+        if w < THUMB || h < THUMB || rgb.len() != w * h * 3 {
+            return None;
+        }
+        let mut sums = [0u64; THUMB * THUMB];
+        let mut counts = [0u64; THUMB * THUMB];
+        for y in 0..h {
+            let row = &rgb[y * w * 3..(y + 1) * w * 3];
+            let cy = y * THUMB / h;
+            for (x, px) in row.chunks_exact(3).enumerate() {
+                let cell = cy * THUMB + x * THUMB / w;
+                // Rec. 601 luma in integers.
+                let luma = 299 * u64::from(px[0]) + 587 * u64::from(px[1]) + 114 * u64::from(px[2]);
+                sums[cell] += luma;
+                counts[cell] += 1000;
+            }
+        }
+        let mut cells = [0u8; THUMB * THUMB];
+        for (i, cell) in cells.iter_mut().enumerate() {
+            *cell = (sums[i] / counts[i].max(1)) as u8;
+        }
+        Some(Thumbnail(cells))
+    }
+
+    /// Every cell within 3 grey levels of the other frame's: the same picture up to
+    /// compression noise. A caption, a cut or movement changes some cell by far more.
+    fn same_as(&self, other: &Thumbnail) -> bool {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .all(|(a, b)| a.abs_diff(*b) <= 3)
+    }
+}
+
 impl MediaModerator {
     /// The verdict for the video at `path`, whose SHA-256 the caller computed.
     pub fn video_verdict(
@@ -125,54 +182,74 @@ impl MediaModerator {
         // Decoding and the detectors overlap: one thread decodes and samples, this one scans
         // the sampled frames, with at most FRAME_QUEUE frames in between (bounded memory).
         let (frames_tx, frames_rx) = std::sync::mpsc::sync_channel(FRAME_QUEUE);
-        let summary =
-            std::thread::scope(|scope| {
-                let decoder =
-                    scope.spawn(|| {
-                        sample_frames(path, &options, &self.video_limits, move |frame| {
-                            match frames_tx.send(frame) {
-                                Ok(()) => ControlFlow::Continue(()),
-                                Err(_) => ControlFlow::Break(()),
-                            }
-                        })
-                    });
-                for frame in frames_rx.iter() {
-                    let t = frame.t;
-                    let (w, h) = (frame.width, frame.height);
-                    let Some(image) = DecodedImage::from_rgb_frame(w, h, frame.rgb) else {
-                        continue;
-                    };
-                    match self.image.scan_frames(&image, Some(t)) {
-                        Ok(scan) => {
-                            features.push(VpdqFeature {
-                                hash: scan.pdq,
-                                quality: scan.quality,
-                            });
-                            models.extend(scan.models);
+        let summary = std::thread::scope(|scope| {
+            let decoder = scope.spawn(|| {
+                sample_frames(
+                    path,
+                    &options,
+                    &self.video_limits,
+                    move |frame| match frames_tx.send(frame) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        Err(_) => ControlFlow::Break(()),
+                    },
+                )
+            });
+            // The costly detectors' findings on the last frame they ran on, reused for
+            // frames that look the same (a still scene, a static caption).
+            let mut last_detected: Option<Detected> = None;
+            for frame in frames_rx.iter() {
+                let t = frame.t;
+                let (w, h) = (frame.width, frame.height);
+                let thumb = Thumbnail::of_rgb(w, h, &frame.rgb);
+                let Some(image) = DecodedImage::from_rgb_frame(w, h, frame.rgb) else {
+                    continue;
+                };
+                let mut scan = self.image.scan_frame_banks(&image, Some(t));
+                let reusable = last_detected.as_ref().filter(|d| {
+                    t - d.t < MAX_REUSE_S && thumb.as_ref().is_some_and(|th| d.thumb.same_as(th))
+                });
+                match reusable {
+                    Some(detected) => {
+                        scan.signals.extend(detected.signals.iter().cloned());
+                    }
+                    None => match self.image.scan_frame_detectors(&image, Some(t)) {
+                        Ok((found, ran)) => {
+                            models.extend(ran);
                             models.sort();
                             models.dedup();
-                            samples.push(Sample {
+                            last_detected = thumb.map(|thumb| Detected {
                                 t,
-                                signals: scan.signals,
+                                thumb,
+                                signals: found.clone(),
                             });
+                            scan.signals.extend(found);
                         }
                         Err(e) => {
                             failure = Some(e.into());
                             break;
                         }
-                    }
-                    let done = if duration > 0.0 { t / duration } else { 0.0 };
-                    if !progress((done.clamp(0.0, 1.0) * video_share) as f32) {
-                        failure = Some(MediaModerateError::Cancelled);
-                        break;
-                    }
+                    },
                 }
-                // Dropping the receiver stops the decoder at its next frame.
-                drop(frames_rx);
-                decoder.join().unwrap_or_else(|_| {
-                    Err(MediaError::Decode("the decoder thread panicked".into()))
-                })
-            })?;
+                features.push(VpdqFeature {
+                    hash: scan.pdq,
+                    quality: scan.quality,
+                });
+                samples.push(Sample {
+                    t,
+                    signals: scan.signals,
+                });
+                let done = if duration > 0.0 { t / duration } else { 0.0 };
+                if !progress((done.clamp(0.0, 1.0) * video_share) as f32) {
+                    failure = Some(MediaModerateError::Cancelled);
+                    break;
+                }
+            }
+            // Dropping the receiver stops the decoder at its next frame.
+            drop(frames_rx);
+            decoder
+                .join()
+                .unwrap_or_else(|_| Err(MediaError::Decode("the decoder thread panicked".into())))
+        })?;
         if let Some(e) = failure {
             return Err(e);
         }
@@ -428,4 +505,46 @@ fn finding_key(signal: &Signal) -> String {
         inner.and_then(|i| i.library.as_deref()).unwrap_or(""),
         inner.and_then(|i| i.term.as_deref()).unwrap_or(""),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Thumbnail;
+
+    /// A 64×48 RGB frame: white, with `dark` rows (y in the range) painted black.
+    fn frame(dark: std::ops::Range<usize>, noise: u8) -> Vec<u8> {
+        let (w, h) = (64, 48);
+        let mut rgb = vec![0u8; w * h * 3];
+        for y in 0..h {
+            for x in 0..w {
+                let i = (y * w + x) * 3;
+                let base: u8 = if dark.contains(&y) { 0 } else { 250 };
+                // Compression-like noise: ±noise, alternating.
+                let v = if (x + y) % 2 == 0 {
+                    base.saturating_add(noise)
+                } else {
+                    base.saturating_sub(noise)
+                };
+                rgb[i..i + 3].fill(v);
+            }
+        }
+        rgb
+    }
+
+    #[test]
+    fn thumbnails_tell_a_still_frame_from_a_changed_one() {
+        let still = Thumbnail::of_rgb(64, 48, &frame(0..0, 0)).unwrap();
+        let noisy = Thumbnail::of_rgb(64, 48, &frame(0..0, 5)).unwrap();
+        assert!(still.same_as(&noisy), "noise averages out within a cell");
+        let caption = Thumbnail::of_rgb(64, 48, &frame(30..34, 0)).unwrap();
+        assert!(!still.same_as(&caption), "a caption appears");
+        let thin = Thumbnail::of_rgb(64, 48, &frame(30..31, 0)).unwrap();
+        assert!(!still.same_as(&thin), "a one-pixel line changes its cells");
+    }
+
+    #[test]
+    fn no_thumbnail_for_tiny_or_short_buffers() {
+        assert!(Thumbnail::of_rgb(1, 1, &[0, 0, 0]).is_none());
+        assert!(Thumbnail::of_rgb(64, 48, &[0u8; 10]).is_none());
+    }
 }
