@@ -32,6 +32,10 @@ pub enum StoreError {
     /// The group-commit writer has stopped (the store is closing).
     #[error("the verdict writer has stopped")]
     WriterGone,
+    /// An audit entry could not be sealed (e.g. a payload number outside the canonical JSON
+    /// range).
+    #[error("audit: {0}")]
+    Audit(#[from] rampart_audit::AuditError),
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -48,6 +52,7 @@ impl StoreError {
             | StoreError::Migration(_)
             | StoreError::Integrity(_)
             | StoreError::WriterGone
+            | StoreError::Audit(_)
             | StoreError::Database(_) => ErrorCode::Internal,
         }
     }

@@ -65,11 +65,25 @@
 //! checkpoint overwrites or truncates it). On PostgreSQL a deleted input stays in a dead tuple
 //! until `VACUUM` reclaims it.
 //!
+//! # Audit log
+//!
+//! Every change the store makes appends an entry to the tenant's hash chain (DESIGN.md §7,
+//! `rampart-audit`) in the same transaction as the change: a verdict (in the group-commit
+//! batch), a policy version, a library or bank change, a key created or revoked, the webhook
+//! settings, the tenant itself. The entry's actor is the task's ambient actor
+//! ([`acting_as`], [`set_actor`]; `system` by default). [`Store::append_audit`] appends
+//! other events (review decisions, purges). Appends of one tenant are serialised: on
+//! PostgreSQL by a transaction-scoped advisory lock per tenant, on SQLite by its single writer.
+//! The table is append-only: no statement in this crate updates or deletes an entry.
+//! [`verify_chain`] walks a chain page by page and [`check_published_head`] proves a published
+//! head is still in it.
+//!
 //! # Change notification
 //!
 //! Each tenant has a [`Store::revision`] that every policy, library or bank change bumps in the
 //! same transaction, so a server can compare one number per request and reload when it moved.
 
+mod audit;
 mod error;
 mod keys;
 mod migrate;
@@ -83,6 +97,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rampart_types::Verdict;
 
+pub use audit::{
+    acting_as, check_published_head, current_actor, set_actor, verify_chain, AUDIT_PAGE,
+    SYSTEM_ACTOR,
+};
 pub use error::StoreError;
 pub use model::{
     ApiKey, BackendKind, Bank, BankEntry, ClaimedJob, CreatedKey, Delivery, DeliveryAttempt,
@@ -90,6 +108,7 @@ pub use model::{
     Library, LibrarySummary, NewBankEntry, NewDelivery, NewJob, NewLibrary, Role, StoredPolicy,
     StoredVerdict, Tenant, TenantId, UnixMillis, WebhookConfig, MAX_VPDQ_FRAMES, VPDQ_FRAME_HEX,
 };
+pub use rampart_audit;
 pub use sql::SqlStore;
 
 /// Most verdicts one [`Store::list_verdicts`] call returns.
@@ -377,6 +396,28 @@ pub trait Store: Send + Sync {
         url: Option<&str>,
         secret: &str,
     ) -> Result<(), StoreError>;
+
+    // ----- audit log -----
+
+    /// Seals `entry` onto the chain of the tenant it names (by name) and stores it with its
+    /// payload, in one transaction serialised per tenant; `NotFound` for an unknown tenant.
+    /// For events with no other store write (review decisions, purges, redactions); every
+    /// change this store makes already appends its own entry.
+    async fn append_audit(
+        &self,
+        entry: &rampart_audit::NewEntry,
+    ) -> Result<rampart_audit::Entry, StoreError>;
+    /// The tenant's entries with seq greater than `after_seq`, in seq order, each with its
+    /// stored payload (`None` once purged). At most `limit`, capped at [`MAX_LIST_LIMIT`].
+    async fn list_audit(
+        &self,
+        tenant: TenantId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<(rampart_audit::Entry, Option<serde_json::Value>)>, StoreError>;
+    /// The last entry of the tenant's chain, as a head; `None` while the chain is empty.
+    async fn audit_head(&self, tenant: TenantId)
+        -> Result<Option<rampart_audit::Head>, StoreError>;
 
     // ----- operations -----
 

@@ -25,6 +25,10 @@ const SQLITE: &[Migration] = &[
         version: 2,
         sql: include_str!("../migrations/sqlite/0002_jobs.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/sqlite/0003_audit.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -36,10 +40,14 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         sql: include_str!("../migrations/postgres/0002_jobs.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/postgres/0003_audit.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS rampart_migrations \
     (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";

@@ -15,6 +15,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row};
 
+use rampart_audit::Action;
+use serde_json::json;
+
+use crate::audit::{entry_from_row, AuditConn, Change, ENTRY_COLUMNS};
 use crate::error::classify;
 use crate::model::*;
 use crate::writer::{VerdictRow, VerdictWriter};
@@ -68,6 +72,18 @@ macro_rules! bump_revision {
         {
             return Err(StoreError::NotFound("tenant".into()));
         }
+    };
+}
+
+/// Appends the audit entry of a change inside its write transaction.
+macro_rules! audit {
+    ($tx:expr, $tenant:expr, $action:expr, $subject:expr, $payload:expr) => {
+        AuditConn::append(
+            &mut *$tx,
+            $tenant,
+            &Change::new($action, $subject, $payload),
+        )
+        .await?
     };
 }
 
@@ -331,6 +347,7 @@ fn verdict_row(tenant: TenantId, verdict: &Verdict) -> Result<VerdictRow, StoreE
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
     Ok(VerdictRow {
+        audit: verdict_change(verdict),
         tenant: tenant.0,
         id: verdict.id.clone(),
         created_at: now_ms(),
@@ -346,6 +363,28 @@ fn verdict_row(tenant: TenantId, verdict: &Verdict) -> Result<VerdictRow, StoreE
         policy: verdict.policy.clone(),
         json,
     })
+}
+
+/// The audit entry of a stored verdict: what was decided about which content, never the content.
+fn verdict_change(verdict: &Verdict) -> Change {
+    let labels: Vec<&str> = verdict.labels.iter().map(|l| l.label.as_str()).collect();
+    Change::new(
+        Action::VerdictRecorded,
+        format!("verdict:{}", verdict.id),
+        json!({
+            "verdict_id": verdict.id,
+            "suggestion": verdict.suggestion.as_str(),
+            "labels": labels,
+            "policy": verdict.policy,
+            "content_sha256": verdict.content_ref.sha256.to_ascii_lowercase(),
+        }),
+    )
+}
+
+/// Lowercase hex SHA-256 of `text`.
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 async fn open_sqlite(url: &str, connections: u32) -> Result<sqlx::SqlitePool, StoreError> {
@@ -400,14 +439,25 @@ impl Store for SqlStore {
     async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
         validate::name("name", name)?;
         let now = now_ms();
-        let id: i64 = on_pool!(&self.pool, |pool| {
-            sqlx::query("INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id")
-                .bind(name)
-                .bind(now)
-                .fetch_one(pool)
-                .await
-                .map_err(|e| classify(e, format!("tenant '{name}'"), "tenant"))?
-                .try_get("id")?
+        let id: i64 = on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let id: i64 =
+                sqlx::query("INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id")
+                    .bind(name)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| classify(e, format!("tenant '{name}'"), "tenant"))?
+                    .try_get("id")?;
+            audit!(
+                tx,
+                id,
+                Action::TenantCreated,
+                format!("tenant:{name}"),
+                json!({ "name": name })
+            );
+            tx.commit().await?;
+            id
         });
         Ok(Tenant {
             id: TenantId(id),
@@ -463,8 +513,9 @@ impl Store for SqlStore {
         validate::text("name", name, 128)?;
         let generated = keys::generate();
         let now = now_ms();
-        on_pool!(&self.pool, |pool| {
-            let _ = sqlx::query(
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            sqlx::query(
                 "INSERT INTO api_keys (id, tenant_id, name, role, secret_sha256, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -474,9 +525,17 @@ impl Store for SqlStore {
             .bind(role.as_str())
             .bind(&generated.secret_sha256)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| classify(e, "key", "tenant"))?;
+            audit!(
+                tx,
+                tenant.0,
+                Action::KeyCreated,
+                format!("key:{}", generated.id),
+                json!({ "id": generated.id, "name": name, "role": role.as_str() })
+            );
+            tx.commit().await?;
         });
         Ok(CreatedKey {
             key: ApiKey {
@@ -507,22 +566,42 @@ impl Store for SqlStore {
     }
 
     async fn revoke_key(&self, tenant: TenantId, key_id: &str) -> Result<(), StoreError> {
-        let changed = on_pool!(&self.pool, |pool| {
-            sqlx::query(
-                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) \
-                 WHERE id = $1 AND tenant_id = $2",
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let revoked = sqlx::query(
+                "UPDATE api_keys SET revoked_at = $3 \
+                 WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL",
             )
             .bind(key_id)
             .bind(tenant.0)
             .bind(now_ms())
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
-        });
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("key '{key_id}'")));
-        }
-        Ok(())
+            .rows_affected();
+            if revoked == 0 {
+                // Already revoked (nothing to record) or not the tenant's key.
+                let exists: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM api_keys WHERE id = $1 AND tenant_id = $2",
+                )
+                .bind(key_id)
+                .bind(tenant.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                if exists == 0 {
+                    return Err(StoreError::NotFound(format!("key '{key_id}'")));
+                }
+                return Ok(());
+            }
+            audit!(
+                tx,
+                tenant.0,
+                Action::KeyRevoked,
+                format!("key:{key_id}"),
+                json!({ "id": key_id })
+            );
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     async fn authenticate(&self, presented: &str) -> Result<Option<KeyInfo>, StoreError> {
@@ -587,6 +666,13 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| classify(e, format!("policy '{name}@{}'", latest + 1), "tenant"))?;
+            audit!(
+                tx,
+                tenant.0,
+                Action::PolicyChanged,
+                format!("policy:{name}@{}", latest + 1),
+                json!({ "name": name, "version": latest + 1, "toml_sha256": sha256_hex(toml) })
+            );
             tx.commit().await?;
             latest + 1
         });
@@ -667,6 +753,9 @@ impl Store for SqlStore {
         validate::terms(&library.terms)?;
         let now = now_ms();
         let name = library.name.as_str();
+        let mut terms = library.terms.clone();
+        terms.sort();
+        terms.dedup();
         on_pool!(&self.pool, |pool, Db, begin| {
             let mut tx = pool.begin_with(begin).await?;
             bump_revision!(tx, tenant);
@@ -695,11 +784,22 @@ impl Store for SqlStore {
                 qb.push(" ON CONFLICT DO NOTHING");
                 qb.build().persistent(false).execute(&mut *tx).await?;
             }
+            audit!(
+                tx,
+                tenant.0,
+                Action::LibraryChanged,
+                format!("library:{name}"),
+                json!({
+                    "op": "created",
+                    "name": name,
+                    "kind": library.kind,
+                    "label": library.label,
+                    "severity": library.severity,
+                    "terms": terms.len(),
+                })
+            );
             tx.commit().await?;
         });
-        let mut terms = library.terms.clone();
-        terms.sort();
-        terms.dedup();
         Ok(Library {
             name: library.name.clone(),
             kind: library.kind.clone(),
@@ -806,6 +906,13 @@ impl Store for SqlStore {
                     .await?
                     .rows_affected();
             }
+            audit!(
+                tx,
+                tenant.0,
+                Action::LibraryChanged,
+                format!("library:{library}"),
+                json!({ "op": "terms_added", "name": library, "added": added })
+            );
             tx.commit().await?;
             Ok(added)
         })
@@ -834,6 +941,13 @@ impl Store for SqlStore {
                 .await?
                 .rows_affected();
             }
+            audit!(
+                tx,
+                tenant.0,
+                Action::LibraryChanged,
+                format!("library:{library}"),
+                json!({ "op": "terms_removed", "name": library, "removed": removed })
+            );
             tx.commit().await?;
             Ok(removed)
         })
@@ -857,6 +971,13 @@ impl Store for SqlStore {
             if deleted == 0 {
                 return Err(StoreError::NotFound(format!("library '{name}'")));
             }
+            audit!(
+                tx,
+                tenant.0,
+                Action::LibraryChanged,
+                format!("library:{name}"),
+                json!({ "op": "deleted", "name": name })
+            );
             tx.commit().await?;
             Ok(())
         })
@@ -887,6 +1008,13 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| classify(e, format!("bank '{name}'"), "tenant"))?;
+            audit!(
+                tx,
+                tenant.0,
+                Action::BankChanged,
+                format!("bank:{name}"),
+                json!({ "op": "created", "name": name, "config": config })
+            );
             tx.commit().await?;
         });
         Ok(Bank {
@@ -944,6 +1072,13 @@ impl Store for SqlStore {
             if deleted == 0 {
                 return Err(StoreError::NotFound(format!("bank '{name}'")));
             }
+            audit!(
+                tx,
+                tenant.0,
+                Action::BankChanged,
+                format!("bank:{name}"),
+                json!({ "op": "deleted", "name": name })
+            );
             tx.commit().await?;
             Ok(())
         })
@@ -982,6 +1117,17 @@ impl Store for SqlStore {
                     .await
                     .map_err(|e| classify(e, format!("an entry id in bank '{bank}'"), "bank"))?;
             }
+            audit!(
+                tx,
+                tenant.0,
+                Action::BankChanged,
+                format!("bank:{bank}"),
+                json!({
+                    "op": "entries_added",
+                    "name": bank,
+                    "ids": checked.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+                })
+            );
             tx.commit().await?;
         });
         Ok(checked
@@ -1049,6 +1195,13 @@ impl Store for SqlStore {
                 .await?
                 .rows_affected();
             }
+            audit!(
+                tx,
+                tenant.0,
+                Action::BankChanged,
+                format!("bank:{bank}"),
+                json!({ "op": "entries_removed", "name": bank, "ids": ids, "removed": removed })
+            );
             tx.commit().await?;
             Ok(removed)
         })
@@ -1330,6 +1483,7 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| classify(e, format!("verdict '{}'", row.id), "tenant"))?;
+            AuditConn::append(&mut *tx, row.tenant, &row.audit).await?;
             sqlx::query("DELETE FROM job_inputs WHERE job_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -1604,7 +1758,8 @@ impl Store for SqlStore {
             validate::url("url", url)?;
         }
         validate::secret(secret)?;
-        on_pool!(&self.pool, |pool| {
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
             sqlx::query(
                 "INSERT INTO webhook_configs (tenant_id, url, secret, updated_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE \
@@ -1614,11 +1769,89 @@ impl Store for SqlStore {
             .bind(url)
             .bind(secret)
             .bind(now_ms())
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| classify(e, "webhook config", "tenant"))?;
+            // The secret is never recorded, not even hashed.
+            audit!(
+                tx,
+                tenant.0,
+                Action::WebhookChanged,
+                "webhook",
+                json!({ "url": url })
+            );
+            tx.commit().await?;
         });
         Ok(())
+    }
+
+    async fn append_audit(
+        &self,
+        entry: &rampart_audit::NewEntry,
+    ) -> Result<rampart_audit::Entry, StoreError> {
+        let change = Change {
+            ts_ms: entry.ts_ms,
+            actor: entry.actor.clone(),
+            action: entry.action,
+            subject: entry.subject.clone(),
+            payload: entry.payload.clone(),
+        };
+        on_pool!(&self.pool, |pool, Db, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let tenant: Option<i64> = sqlx::query_scalar("SELECT id FROM tenants WHERE name = $1")
+                .bind(&entry.tenant)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let tenant = tenant.ok_or_else(|| StoreError::NotFound("tenant".into()))?;
+            let sealed = AuditConn::append(&mut *tx, tenant, &change).await?;
+            tx.commit().await?;
+            Ok(sealed)
+        })
+    }
+
+    async fn list_audit(
+        &self,
+        tenant: TenantId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<(rampart_audit::Entry, Option<serde_json::Value>)>, StoreError> {
+        let limit = i64::from(limit.clamp(1, MAX_LIST_LIMIT));
+        let after = i64::try_from(after_seq).unwrap_or(i64::MAX);
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3"
+        );
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(&sql)
+                .bind(tenant.0)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(entry_from_row)
+                .collect()
+        })
+    }
+
+    async fn audit_head(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Option<rampart_audit::Head>, StoreError> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 \
+             ORDER BY seq DESC LIMIT 1"
+        );
+        on_pool!(&self.pool, |pool| {
+            let row = sqlx::query(&sql)
+                .bind(tenant.0)
+                .fetch_optional(pool)
+                .await?;
+            Ok(match row {
+                Some(r) => Some(entry_from_row(&r)?.0.head()),
+                None => None,
+            })
+        })
     }
 
     async fn integrity_check(&self) -> Result<(), StoreError> {

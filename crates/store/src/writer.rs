@@ -4,6 +4,7 @@
 use sqlx::QueryBuilder;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::audit::{AuditConn, Change};
 use crate::error::classify;
 use crate::sql::Pool;
 use crate::StoreError;
@@ -14,8 +15,9 @@ const MAX_BATCH: usize = 512;
 /// Rows that may wait for the writer before callers wait to enqueue (back-pressure).
 const QUEUE: usize = 8 * MAX_BATCH;
 
-/// One verdict row, ready to insert.
+/// One verdict row, ready to insert, with the audit entry that records it.
 pub(crate) struct VerdictRow {
+    pub audit: Change,
     pub tenant: i64,
     pub id: String,
     pub created_at: i64,
@@ -85,7 +87,7 @@ async fn run(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// Inserts rows in one transaction.
+/// Inserts rows and their audit entries in one transaction.
 async fn insert(pool: &Pool, rows: &[&VerdictRow]) -> Result<(), StoreError> {
     let what = || match rows {
         [one] => format!("verdict '{}'", one.id),
@@ -95,10 +97,13 @@ async fn insert(pool: &Pool, rows: &[&VerdictRow]) -> Result<(), StoreError> {
         Pool::Sqlite(pool) => insert_sqlite(pool, rows).await,
         Pool::Postgres(pool) => insert_postgres(pool, rows).await,
     };
-    result.map_err(|e| classify(e, what(), "tenant"))
+    result.map_err(|e| match e {
+        StoreError::Database(e) => classify(e, what(), "tenant"),
+        other => other,
+    })
 }
 
-async fn insert_sqlite(pool: &sqlx::SqlitePool, rows: &[&VerdictRow]) -> Result<(), sqlx::Error> {
+async fn insert_sqlite(pool: &sqlx::SqlitePool, rows: &[&VerdictRow]) -> Result<(), StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut qb = QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT INTO verdicts (tenant_id, id, created_at, content_type, suggestion, \
@@ -118,14 +123,25 @@ async fn insert_sqlite(pool: &sqlx::SqlitePool, rows: &[&VerdictRow]) -> Result<
     });
     // Batch sizes vary, so caching each statement shape would only churn the cache.
     qb.build().persistent(false).execute(&mut *tx).await?;
-    tx.commit().await
+    for r in rows {
+        tx.append(r.tenant, &r.audit).await?;
+    }
+    Ok(tx.commit().await?)
 }
 
-async fn insert_postgres(pool: &sqlx::PgPool, rows: &[&VerdictRow]) -> Result<(), sqlx::Error> {
+async fn insert_postgres(pool: &sqlx::PgPool, rows: &[&VerdictRow]) -> Result<(), StoreError> {
     fn col<T>(rows: &[&VerdictRow], f: impl Fn(&VerdictRow) -> T) -> Vec<T> {
         rows.iter().map(|r| f(r)).collect()
     }
     let mut tx = pool.begin().await?;
+    // Every chain this batch appends to is locked first, in tenant order, so two nodes'
+    // batches cannot deadlock on each other's chains.
+    let mut tenants: Vec<i64> = rows.iter().map(|r| r.tenant).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    for tenant in tenants {
+        tx.lock_chain(tenant).await?;
+    }
     sqlx::query(
         "INSERT INTO verdicts (tenant_id, id, created_at, content_type, suggestion, \
          content_sha256, pdq, client_id, policy, verdict) \
@@ -144,5 +160,8 @@ async fn insert_postgres(pool: &sqlx::PgPool, rows: &[&VerdictRow]) -> Result<()
     .bind(col(rows, |r| r.json.clone()))
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    for r in rows {
+        tx.append(r.tenant, &r.audit).await?;
+    }
+    Ok(tx.commit().await?)
 }
