@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod audit_cmd;
 mod bank_cmd;
 mod datadir;
 mod eval;
@@ -72,6 +73,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: serve_cmd::KeysAction,
+    },
+    /// Verify a tenant's audit chain, print its head, check a published head.
+    Audit {
+        #[command(subcommand)]
+        action: audit_cmd::AuditAction,
     },
     /// Run video and audio jobs from NATS JetStream (scale-out), and send their webhooks.
     Worker(serve_cmd::WorkerArgs),
@@ -182,6 +188,7 @@ fn main() -> ExitCode {
         } => eval_image::eval_image(&cli.data, args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve_cmd::serve(&cli.data, args).map(|()| ExitCode::SUCCESS),
         Command::Keys { action } => serve_cmd::keys(&cli.data, action).map(|()| ExitCode::SUCCESS),
+        Command::Audit { action } => audit_cmd::run(&cli.data, action),
     };
     match result {
         Ok(code) => code,

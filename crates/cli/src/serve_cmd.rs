@@ -173,12 +173,12 @@ pub fn keys(data: &Path, action: KeysAction) -> Result<()> {
             let role: Role = role
                 .parse()
                 .map_err(|_| crate::InputError(format!("unknown role {role:?}")))?;
-            let key = runtime()?.block_on(async {
+            let key = runtime()?.block_on(rampart_store::acting_as("cli", async {
                 let store = rampart_server::open_store(data, store.as_deref()).await?;
                 let key = rampart_server::create_key(store.as_ref(), &tenant, role, &name).await;
                 store.close().await;
                 key
-            })?;
+            }))?;
             println!("{key}");
             Ok(())
         }

@@ -51,6 +51,9 @@ const V1_ROUTES: &[(&str, &[&str])] = &[
     ("/v1/webhooks", &["get", "put"]),
     ("/v1/webhooks/deliveries", &["get"]),
     ("/v1/webhooks/deliveries/{id}", &["get"]),
+    ("/v1/audit", &["get"]),
+    ("/v1/audit/verify", &["get"]),
+    ("/v1/audit/head", &["get"]),
 ];
 
 // ----- small helpers -----
@@ -948,6 +951,9 @@ fn roles(api: Api, admin: &str, keys: &Keys) {
         ("PUT", "/v1/webhooks".into(), json_ct, br#"{"rotate_secret": false}"#.to_vec(), ADMIN, 200),
         ("GET", "/v1/webhooks/deliveries".into(), None, vec![], ALL, 200),
         ("GET", format!("/v1/webhooks/deliveries/{}", "0".repeat(26)), None, vec![], ALL, 404),
+        ("GET", "/v1/audit?limit=5".into(), None, vec![], READ_KEYS, 200),
+        ("GET", "/v1/audit/verify".into(), None, vec![], READ_KEYS, 200),
+        ("GET", "/v1/audit/head".into(), None, vec![], READ_KEYS, 200),
     ];
     let callers = [
         ("admin", admin),

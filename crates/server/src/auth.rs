@@ -158,6 +158,8 @@ impl FromRequestParts<AppState> for Caller {
                 .retry_after(wait));
             }
         }
+        // Every store write of this request is audited as this key (see `routes::audit_actor`).
+        rampart_store::set_actor(format!("key:{}", info.key_id));
         Ok(Caller(info))
     }
 }
@@ -198,6 +200,8 @@ pub mod roles {
     pub const EDIT_POLICIES: &[Role] = &[Admin];
     /// List keys (no secrets).
     pub const READ_KEYS: &[Role] = &[Admin, Auditor];
+    /// Read and verify the audit log, export its head; read statements of reasons.
+    pub const READ_AUDIT: &[Role] = &[Admin, Auditor];
     /// Create and revoke keys.
     pub const EDIT_KEYS: &[Role] = &[Admin];
     /// Read jobs (state, progress, result) and their webhook delivery log, like verdicts.

@@ -2,6 +2,7 @@
 //! the handlers' annotations.
 
 pub mod admin;
+pub mod audit;
 pub mod jobs;
 pub mod lists;
 pub mod moderate;
@@ -43,6 +44,7 @@ use crate::state::AppState;
         lists::list_banks, lists::create_bank, lists::get_bank, lists::delete_bank,
         lists::list_entries, lists::add_entries, lists::remove_entries,
         policies::list_policies, policies::put_policy, policies::get_policy, policies::policy_versions,
+        audit::list_audit, audit::verify_audit, audit::audit_head,
     ),
     modifiers(&BearerAuth, &CommonResponses, &ExactlyOneText),
     tags(
@@ -54,6 +56,7 @@ use crate::state::AppState;
         (name = "banks", description = "Hash banks (PDQ, MD5, SHA-256); changes apply to the next request"),
         (name = "policies", description = "Versioned policies"),
         (name = "keys", description = "API keys of the caller's tenant"),
+        (name = "audit", description = "The tenant's hash-chained audit log: read, verify, publish its head"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]
@@ -301,6 +304,9 @@ pub fn router(state: AppState, max_in_flight: usize) -> Router {
             "/v1/policies/{name}/versions",
             get(policies::policy_versions),
         )
+        .route("/v1/audit", get(audit::list_audit))
+        .route("/v1/audit/verify", get(audit::verify_audit))
+        .route("/v1/audit/head", get(audit::audit_head))
         // Shedding covers the API only: health checks and metrics scrapes must keep answering
         // when the server is saturated.
         .layer(
@@ -328,6 +334,17 @@ pub fn router(state: AppState, max_in_flight: usize) -> Router {
         .merge(v1)
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(middleware::from_fn(audit_actor))
         .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
+}
+
+/// Runs each request in its own audit-actor scope: `anonymous` until the `Caller` extractor
+/// authenticates a key and sets `key:<id>`, so the store attributes every change it audits to
+/// the key that asked for it.
+async fn audit_actor(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    rampart_store::acting_as("anonymous", next.run(request)).await
 }
