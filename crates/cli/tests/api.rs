@@ -54,6 +54,7 @@ const V1_ROUTES: &[(&str, &[&str])] = &[
     ("/v1/audit", &["get"]),
     ("/v1/audit/verify", &["get"]),
     ("/v1/audit/head", &["get"]),
+    ("/v1/reports/dsa", &["get"]),
 ];
 
 // ----- small helpers -----
@@ -954,6 +955,7 @@ fn roles(api: Api, admin: &str, keys: &Keys) {
         ("GET", "/v1/audit?limit=5".into(), None, vec![], READ_KEYS, 200),
         ("GET", "/v1/audit/verify".into(), None, vec![], READ_KEYS, 200),
         ("GET", "/v1/audit/head".into(), None, vec![], READ_KEYS, 200),
+        ("GET", "/v1/reports/dsa?from=2026-01-01&to=2026-01-31".into(), None, vec![], READ_KEYS, 200),
     ];
     let callers = [
         ("admin", admin),

@@ -3,6 +3,9 @@
 //! `rampart audit verify` agree it is intact; an entry edited behind the store's back (raw SQL)
 //! is named by its seq by both, and a head published before the edit is no longer found.
 //!
+//! Statements of reasons come out of the same run: one per blocked verdict, each valid by the
+//! DSA Transparency Database's rules, as JSON and as CSV.
+//!
 //! Needs `DATABASE_URL`, `psql` and `sqlite3`; fails, never skips, without them.
 
 mod common;
@@ -177,7 +180,115 @@ fn chain_is_audited_verified_and_tampering_is_named(backend: &Backend) {
     let (code, _, stderr) = audit_cli(backend, &["verify", "--tenant", "nobody"]);
     assert_eq!(code, 2, "{stderr}");
 
+    statements_of_reasons(&api, &admin, &auditor, &submitter);
     terminate(&mut server);
+}
+
+/// `YYYY-MM-DD` of today plus `offset` days (UTC).
+fn day(offset: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    rampart_dsa::Date::from_unix_days(now / 86_400_000 + offset)
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+fn statements_of_reasons(api: &Api, admin: &str, auditor: &str, submitter: &str) {
+    // The library made above blocks this; a plain greeting passes.
+    let blocked = api.moderate_text(admin, "please wire the money today");
+    assert_eq!(blocked["suggestion"], "block", "{blocked}");
+    let passed = api.moderate_text(admin, "good morning, neighbours");
+    assert_eq!(passed["suggestion"], "pass", "{passed}");
+    let verdicts = ok(&api.get(admin, "/v1/verdicts?limit=1000"), 200);
+    let mut block_ids: Vec<String> = verdicts["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["suggestion"] == "block")
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    block_ids.sort();
+
+    let range = format!("from={}&to={}", day(-1), day(1));
+    let report = ok(&api.get(auditor, &format!("/v1/reports/dsa?{range}")), 200);
+    assert_eq!(report["skipped"], 0, "{report}");
+    let statements = report["statements"].as_array().unwrap();
+    let mut puids: Vec<String> = statements
+        .iter()
+        .map(|s| s["puid"].as_str().unwrap().to_string())
+        .collect();
+    puids.sort();
+    assert_eq!(
+        puids, block_ids,
+        "one statement per blocked verdict: {report}"
+    );
+    for s in statements {
+        let statement: rampart_dsa::Statement = serde_json::from_value(s.clone())
+            .unwrap_or_else(|e| panic!("not a statement ({e}): {s}"));
+        rampart_dsa::validate(&statement)
+            .unwrap_or_else(|v| panic!("invalid statement {v:?}: {s}"));
+        assert_eq!(s["automated_decision"], "AUTOMATED_DECISION_FULLY", "{s}");
+    }
+    assert!(
+        !report.to_string().contains("wire the money today"),
+        "{report}"
+    );
+
+    // CSV: the database's header, one record per statement.
+    let csv = api.get(auditor, &format!("/v1/reports/dsa?{range}&format=csv"));
+    assert_eq!(csv.status, 200, "{}", csv.text());
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let mut reader = csv::Reader::from_reader(csv.body.as_slice());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, rampart_dsa::CSV_COLUMNS);
+    assert_eq!(reader.records().count(), statements.len());
+
+    // Paging.
+    let first = ok(
+        &api.get(auditor, &format!("/v1/reports/dsa?{range}&limit=1")),
+        200,
+    );
+    if block_ids.len() > 1 {
+        let next = first["next"].as_str().unwrap();
+        let rest = ok(
+            &api.get(auditor, &format!("/v1/reports/dsa?{range}&after={next}")),
+            200,
+        );
+        assert_eq!(
+            rest["statements"].as_array().unwrap().len(),
+            block_ids.len() - 1
+        );
+    }
+
+    // Refused: bad dates, too long a range, an unknown format, the wrong role.
+    invalid(
+        &api.get(auditor, "/v1/reports/dsa?from=2026-02-30&to=2026-03-01"),
+        "from",
+    );
+    invalid(
+        &api.get(auditor, "/v1/reports/dsa?from=2024-01-01&to=2025-06-01"),
+        "to",
+    );
+    invalid(
+        &api.get(auditor, "/v1/reports/dsa?from=2025-01-02&to=2025-01-01"),
+        "to",
+    );
+    invalid(
+        &api.get(auditor, &format!("/v1/reports/dsa?{range}&format=xml")),
+        "format",
+    );
+    invalid(
+        &api.get(auditor, &format!("/v1/reports/dsa?{range}&after=junk")),
+        "after",
+    );
+    err(
+        &api.get(submitter, &format!("/v1/reports/dsa?{range}")),
+        403,
+        "forbidden",
+    );
 }
 
 #[test]

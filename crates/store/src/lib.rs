@@ -284,6 +284,19 @@ pub trait Store: Send + Sync {
         after_id: Option<&str>,
     ) -> Result<Vec<StoredVerdict>, StoreError>;
 
+    /// The tenant's verdicts with `suggestion`, recorded in `[from, to)` (Unix milliseconds),
+    /// in recording order `(recorded_at, id)`, after the cursor `after` (the last row of the
+    /// previous page); at most `limit`, capped at [`MAX_LIST_LIMIT`].
+    async fn list_verdicts_recorded(
+        &self,
+        tenant: TenantId,
+        suggestion: rampart_types::Suggestion,
+        from: UnixMillis,
+        to: UnixMillis,
+        after: Option<(UnixMillis, &str)>,
+        limit: u32,
+    ) -> Result<Vec<StoredVerdict>, StoreError>;
+
     // ----- jobs -----
 
     /// Creates a `Queued` job and stores its input, in one transaction. The input is the only

@@ -1255,6 +1255,39 @@ impl Store for SqlStore {
         })
     }
 
+    async fn list_verdicts_recorded(
+        &self,
+        tenant: TenantId,
+        suggestion: rampart_types::Suggestion,
+        from: UnixMillis,
+        to: UnixMillis,
+        after: Option<(UnixMillis, &str)>,
+        limit: u32,
+    ) -> Result<Vec<StoredVerdict>, StoreError> {
+        let limit = i64::from(limit.clamp(1, MAX_LIST_LIMIT));
+        let (after_ms, after_id) = after.unwrap_or((from.saturating_sub(1), ""));
+        on_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "SELECT verdict, created_at FROM verdicts WHERE tenant_id = $1 \
+                 AND suggestion = $2 AND created_at >= $3 AND created_at < $4 \
+                 AND (created_at > $5 OR (created_at = $5 AND id > $6)) \
+                 ORDER BY created_at, id LIMIT $7",
+            )
+            .bind(tenant.0)
+            .bind(suggestion.as_str())
+            .bind(from)
+            .bind(to)
+            .bind(after_ms)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok(verdict_from!(r)))
+            .collect()
+        })
+    }
+
     async fn create_job(&self, job: NewJob) -> Result<Job, StoreError> {
         let input_sha256 = validate::job(&job)?;
         let id = self.new_id();

@@ -219,6 +219,7 @@ on_both_backends!(
     a_tampered_audit_entry_is_named_and_a_purged_payload_is_only_missing,
     a_published_head_is_found_until_history_is_rewritten,
     append_audit_seals_external_events,
+    verdicts_list_by_suggestion_and_recording_time,
 );
 
 // ---------- helpers ----------
@@ -2027,4 +2028,60 @@ async fn append_audit_seals_external_events(db: &TestDb) {
         ..new
     };
     assert_not_found(s.append_audit(&unknown).await, "tenant");
+}
+
+async fn verdicts_list_by_suggestion_and_recording_time(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let other = s.create_tenant("globex").await.unwrap().id;
+    let start = now_ms();
+    let mut blocked = Vec::new();
+    for n in 0..5 {
+        let mut v = plain_verdict(n);
+        if n == 2 {
+            v.suggestion = Suggestion::Review;
+        } else {
+            blocked.push(v.id.clone());
+        }
+        s.record_verdict(t, &v).await.unwrap();
+    }
+    s.record_verdict(other, &plain_verdict(9)).await.unwrap();
+    let end = now_ms() + 1;
+    let ids = |page: &[rampart_store::StoredVerdict]| -> Vec<String> {
+        page.iter().map(|v| v.verdict.id.clone()).collect()
+    };
+    let all = s
+        .list_verdicts_recorded(t, Suggestion::Block, start, end, None, 100)
+        .await
+        .unwrap();
+    let mut expected = blocked.clone();
+    let mut got = ids(&all);
+    // Recording order is (time, id); within one millisecond ids sort.
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+    // Paged by the cursor of the last row.
+    let first = s
+        .list_verdicts_recorded(t, Suggestion::Block, start, end, None, 2)
+        .await
+        .unwrap();
+    let last = first.last().unwrap();
+    let rest = s
+        .list_verdicts_recorded(
+            t,
+            Suggestion::Block,
+            start,
+            end,
+            Some((last.recorded_at, &last.verdict.id)),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!([ids(&first), ids(&rest)].concat(), ids(&all));
+    // Outside the range: nothing.
+    assert!(s
+        .list_verdicts_recorded(t, Suggestion::Block, end, end + 1000, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
 }

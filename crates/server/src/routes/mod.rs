@@ -8,6 +8,7 @@ pub mod lists;
 pub mod moderate;
 pub mod ops;
 pub mod policies;
+pub mod reports;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
@@ -45,6 +46,7 @@ use crate::state::AppState;
         lists::list_entries, lists::add_entries, lists::remove_entries,
         policies::list_policies, policies::put_policy, policies::get_policy, policies::policy_versions,
         audit::list_audit, audit::verify_audit, audit::audit_head,
+        reports::dsa_report,
     ),
     modifiers(&BearerAuth, &CommonResponses, &ExactlyOneText),
     tags(
@@ -56,6 +58,7 @@ use crate::state::AppState;
         (name = "banks", description = "Hash banks (PDQ, MD5, SHA-256); changes apply to the next request"),
         (name = "policies", description = "Versioned policies"),
         (name = "keys", description = "API keys of the caller's tenant"),
+        (name = "reports", description = "Statements of reasons (DSA Transparency Database format)"),
         (name = "audit", description = "The tenant's hash-chained audit log: read, verify, publish its head"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
@@ -307,6 +310,7 @@ pub fn router(state: AppState, max_in_flight: usize) -> Router {
         .route("/v1/audit", get(audit::list_audit))
         .route("/v1/audit/verify", get(audit::verify_audit))
         .route("/v1/audit/head", get(audit::audit_head))
+        .route("/v1/reports/dsa", get(reports::dsa_report))
         // Shedding covers the API only: health checks and metrics scrapes must keep answering
         // when the server is saturated.
         .layer(

@@ -16,3 +16,6 @@ CREATE TABLE audit_entries (
     payload         TEXT,
     PRIMARY KEY (tenant_id, seq)
 );
+
+-- Statements of reasons (GET /v1/reports/dsa) list one suggestion's verdicts by recording time.
+CREATE INDEX verdicts_by_suggestion_time ON verdicts (tenant_id, suggestion, created_at, id);
