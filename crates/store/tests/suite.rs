@@ -1024,6 +1024,19 @@ async fn a_job_is_claimed_once_and_completes_once(db: &TestDb) {
         ("job.succeeded", DeliveryState::Pending)
     );
     assert_eq!(deliveries[0].job_id.as_deref(), Some(job.id.as_str()));
+    // The one completion is audited once, by the worker (the system), in its transaction.
+    let audited: Vec<_> = s
+        .list_audit(t, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(e, _)| e.action == rampart_store::rampart_audit::Action::VerdictRecorded)
+        .map(|(e, _)| (e.actor, e.subject))
+        .collect();
+    assert_eq!(
+        audited,
+        [("system".to_owned(), format!("verdict:{}", verdict.id))]
+    );
     s.integrity_check().await.unwrap();
 }
 
