@@ -1,0 +1,248 @@
+//! End-to-end tests of `rampart scan video|audio`, `hash vpdq` and video banks: the real binary
+//! on the shared media fixtures (`$RAMPART_TESTDATA/media`, whose READMEs give the expected
+//! findings and times).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn testdata() -> PathBuf {
+    std::env::var_os("RAMPART_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+        })
+}
+
+fn fixture(rel: &str) -> String {
+    let path = testdata().join("media").join(rel);
+    assert!(
+        path.is_file(),
+        "{} missing (set RAMPART_TESTDATA)",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+fn rampart(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("rampart runs")
+}
+
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rampart-media-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn verdict(out: &Output) -> Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON verdict on stdout")
+}
+
+/// Every (label, evidence) pair of a verdict, nested evidence left inside.
+fn evidence(v: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for label in v["labels"].as_array().unwrap() {
+        for ev in label["evidence"].as_array().unwrap() {
+            out.push((label["label"].as_str().unwrap().to_string(), ev.clone()));
+        }
+    }
+    out
+}
+
+fn within(value: &Value, expected: f64, tolerance: f64) -> bool {
+    value
+        .as_f64()
+        .is_some_and(|v| (v - expected).abs() <= tolerance)
+}
+
+#[test]
+fn the_spoken_threat_in_a_video_is_flagged_at_its_time() {
+    let data = data_dir("threat");
+    let v = verdict(&rampart(
+        &data,
+        &["scan", "video", &fixture("video/spoken-threat.mp4")],
+    ));
+    assert_eq!(v["content_type"], "video");
+    assert_ne!(v["suggestion"], "pass", "{v}");
+    // Speech audible 5.000–7.986 s (video/README.md).
+    let asr: Vec<_> = evidence(&v)
+        .into_iter()
+        .filter(|(label, e)| {
+            e["kind"] == "asr" && ["violence", "harassment"].contains(&label.as_str())
+        })
+        .collect();
+    assert!(!asr.is_empty(), "no asr evidence of a threat: {v}");
+    for (_, e) in &asr {
+        assert!(within(&e["t_start"], 5.0, 1.0), "{e}");
+        assert!(within(&e["t_end"], 7.986, 1.0), "{e}");
+    }
+    assert!(
+        v["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "whisper-tiny.en@1"),
+        "{v}"
+    );
+}
+
+#[test]
+fn clean_files_pass() {
+    let data = data_dir("clean");
+    for file in [
+        "video/clean-testsrc.mp4",
+        "video/clean-testsrc.webm",
+        "video/tiny-1frame.mp4",
+    ] {
+        let v = verdict(&rampart(&data, &["scan", "video", &fixture(file)]));
+        assert_eq!(v["suggestion"], "pass", "{file}: {v}");
+    }
+    let v = verdict(&rampart(
+        &data,
+        &["scan", "audio", &fixture("speech/clean-weather.wav")],
+    ));
+    assert_eq!(v["suggestion"], "pass", "{v}");
+    let v = verdict(&rampart(
+        &data,
+        &["scan", "audio", &fixture("speech/silence.wav")],
+    ));
+    assert_eq!(v["suggestion"], "pass", "{v}");
+}
+
+#[test]
+fn profanity_in_audio_is_flagged_in_every_container() {
+    let data = data_dir("profanity");
+    for file in [
+        "speech/profanity.wav",
+        "speech/profanity.mp3",
+        "speech/profanity.opus",
+    ] {
+        let v = verdict(&rampart(&data, &["scan", "audio", &fixture(file)]));
+        assert_eq!(v["content_type"], "audio");
+        let found = evidence(&v).into_iter().any(|(label, e)| {
+            label == "profanity" && e["kind"] == "asr" && within(&e["t_start"], 0.0, 1.0)
+        });
+        assert!(found, "{file}: {v}");
+    }
+}
+
+#[test]
+fn corrupt_empty_and_wrong_files_fail_cleanly() {
+    let data = data_dir("bad");
+    let cases = [
+        (
+            vec!["scan", "video"],
+            fixture("video/corrupt.mp4"),
+            "decode_failed",
+        ),
+        (
+            vec!["scan", "audio"],
+            fixture("speech/empty.wav"),
+            "decode_failed",
+        ),
+        (
+            vec!["scan", "video"],
+            fixture("speech/threat.wav"),
+            "unsupported_media",
+        ),
+        (
+            vec!["scan", "video"],
+            fixture("video/banned-still.png"),
+            "unsupported_media",
+        ),
+    ];
+    for (args, file, code) in cases {
+        let mut all = args.clone();
+        all.push(&file);
+        let out = rampart(&data, &all);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stdout}");
+        let error: Value = serde_json::from_str(stdout.trim()).expect("a JSON error on stdout");
+        assert_eq!(error["error"]["code"], code, "{file}: {error}");
+        assert!(
+            error.get("suggestion").is_none(),
+            "no verdict for a bad file"
+        );
+    }
+    // A cut-off MP3 (3 kB of a 5 s file; speech/README.md): a clean error or a verdict on
+    // what is there, never a crash.
+    let out = rampart(&data, &["scan", "audio", &fixture("speech/corrupt.mp3")]);
+    let stdout: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    match out.status.code() {
+        Some(0) => assert_eq!(stdout["content_type"], "audio", "{stdout}"),
+        Some(2) => assert_eq!(stdout["error"]["code"], "decode_failed", "{stdout}"),
+        other => panic!("exit {other:?}: {stdout}"),
+    }
+}
+
+#[test]
+fn a_video_bank_finds_the_banned_clip_inside_a_longer_video() {
+    let data = data_dir("vpdq");
+    // The vPDQ of the banned-insert video itself, then of the clean one, as reference lines.
+    let out = rampart(
+        &data,
+        &[
+            "hash",
+            "vpdq",
+            "--seconds-per-hash",
+            "1",
+            &fixture("video/banned-insert.mp4"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 20, "one hash a second of a 20 s video");
+    for line in &lines {
+        let cols: Vec<&str> = line.split(',').collect();
+        assert_eq!(cols.len(), 4, "frame,quality,hash,timestamp: {line}");
+        assert_eq!(cols[2].len(), 64, "{line}");
+    }
+    let out = rampart(
+        &data,
+        &[
+            "bank",
+            "add",
+            "banned-clips",
+            "--kind",
+            "vpdq",
+            "--label",
+            "terrorism",
+            &fixture("video/banned-insert.mp4"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = verdict(&rampart(
+        &data,
+        &["scan", "video", &fixture("video/banned-insert.mp4")],
+    ));
+    let hit = evidence(&v)
+        .into_iter()
+        .any(|(label, e)| label == "terrorism" && e["kind"] == "vpdq");
+    assert!(hit, "{v}");
+    let v = verdict(&rampart(
+        &data,
+        &["scan", "video", &fixture("video/clean-testsrc.webm")],
+    ));
+    assert!(
+        !evidence(&v).iter().any(|(_, e)| e["kind"] == "vpdq"),
+        "a 5 s clip of the same pattern is not 80 % of the banned video: {v}"
+    );
+}
