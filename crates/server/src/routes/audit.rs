@@ -74,7 +74,9 @@ pub struct AuditPage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Only entries with a greater seq (default 0: from the start).
+    /// Only entries with a greater seq (default 0: from the start); at most 2^63 − 1, the
+    /// largest seq the store can hold.
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub after: Option<u64>,
     /// At most this many (1–1000, default 100).
     #[param(minimum = 1, maximum = 1000)]
@@ -169,9 +171,16 @@ pub async fn list_audit(
             format!("limit must be 1 to {MAX_LIST_LIMIT}"),
         ));
     }
+    let after = query.after.unwrap_or(0);
+    if after > i64::MAX as u64 {
+        return Err(ApiError::invalid(
+            "after",
+            "after is a seq: 0 to 9223372036854775807",
+        ));
+    }
     let entries = state
         .store
-        .list_audit(caller.tenant(), query.after.unwrap_or(0), limit)
+        .list_audit(caller.tenant(), after, limit)
         .await?;
     let next = (entries.len() == limit as usize)
         .then(|| entries.last().map(|(e, _)| e.seq))
