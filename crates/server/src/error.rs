@@ -172,6 +172,41 @@ pub fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiErr
     }
 }
 
+/// The body of a route whose uploads may be large, when it is JSON: read, then held to the JSON
+/// limit (`payload_too_large` over it), since the route's own body limit is the upload's.
+pub async fn read_json_body(
+    state: &crate::state::AppState,
+    request: Request,
+) -> Result<Bytes, ApiError> {
+    let body = Bytes::from_request(request, state)
+        .await
+        .map_err(body_error)?;
+    if body.len() > state.limits.json_body {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "request body too large",
+        ));
+    }
+    Ok(body)
+}
+
+/// A multipart form that could not be read, or a field of it: too large, or malformed.
+pub fn multipart_error(status: StatusCode, reason: impl std::fmt::Display) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(ErrorCode::PayloadTooLarge, "request body too large")
+    } else {
+        ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("bad multipart body: {reason}"),
+        )
+    }
+}
+
+/// A field of a multipart form that could not be read (see [`multipart_error`]).
+pub fn field_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    multipart_error(e.status(), &e)
+}
+
 /// A JSON body whose rejections are [`ApiError`]s: `invalid_json` for malformed JSON,
 /// `invalid_request` for wrong types and unknown fields, `payload_too_large` over the limit.
 pub struct ApiJson<T>(pub T);

@@ -17,7 +17,10 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{roles, Caller};
-use crate::error::{body_error, media_type, parse_json, ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::error::{
+    body_error, field_error, media_type, multipart_error, parse_json, read_json_body, ApiError,
+    ApiJson, ApiQuery, ErrorBody,
+};
 use crate::routes::moderate::{check_client_id, engine_error, Binary};
 use crate::state::AppState;
 
@@ -323,15 +326,7 @@ async fn read_media(
         callback_url: query.callback_url,
     };
     if essence == "application/json" {
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(body_error)?;
-        if body.len() > state.limits.json_body {
-            return Err(ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                "request body too large",
-            ));
-        }
+        let body = read_json_body(state, request).await?;
         let url: MediaUrlRequest = parse_json(&body)?;
         let fetched = state.media_fetcher.fetch(&url.url).await.map_err(|e| {
             tracing::info!(reason = %e, "media fetch refused or failed");
@@ -342,27 +337,20 @@ async fn read_media(
         input.policy = url.policy.or(input.policy);
         input.callback_url = url.callback_url.or(input.callback_url);
     } else if essence == "multipart/form-data" {
-        let mut form = Multipart::from_request(request, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::PayloadTooLarge, "request body too large")
-            } else {
-                ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("bad multipart body: {e}"),
-                )
-            }
-        })?;
+        let mut form = Multipart::from_request(request, state)
+            .await
+            .map_err(|e| multipart_error(e.status(), &e))?;
         let mut file = None;
-        while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        while let Some(field) = form.next_field().await.map_err(field_error)? {
             let name = field.name().unwrap_or("").to_string();
             match name.as_str() {
                 "file" | "video" | "audio" => {
-                    file = Some(field.bytes().await.map_err(multipart_error)?)
+                    file = Some(field.bytes().await.map_err(field_error)?)
                 }
-                "client_id" => input.client_id = Some(field.text().await.map_err(multipart_error)?),
-                "policy" => input.policy = Some(field.text().await.map_err(multipart_error)?),
+                "client_id" => input.client_id = Some(field.text().await.map_err(field_error)?),
+                "policy" => input.policy = Some(field.text().await.map_err(field_error)?),
                 "callback_url" => {
-                    input.callback_url = Some(field.text().await.map_err(multipart_error)?)
+                    input.callback_url = Some(field.text().await.map_err(field_error)?)
                 }
                 other => {
                     return Err(ApiError::invalid(
@@ -399,17 +387,6 @@ async fn read_media(
         })?;
     }
     Ok(input)
-}
-
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(ErrorCode::PayloadTooLarge, "request body too large")
-    } else {
-        ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("bad multipart body: {e}"),
-        )
-    }
 }
 
 async fn submit(

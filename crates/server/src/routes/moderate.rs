@@ -13,7 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{roles, Caller};
 use crate::engine::EngineError;
-use crate::error::{body_error, media_type, parse_json, ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::error::{
+    body_error, field_error, media_type, multipart_error, parse_json, read_json_body, ApiError,
+    ApiJson, ApiQuery, ErrorBody,
+};
 use crate::state::AppState;
 
 /// Most texts in one batch.
@@ -265,15 +268,7 @@ pub(crate) async fn read_image(
         policy: query.policy,
     };
     if essence == "application/json" {
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(body_error)?;
-        if body.len() > state.limits.json_body {
-            return Err(ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                "request body too large",
-            ));
-        }
+        let body = read_json_body(state, request).await?;
         let url: ImageUrlRequest = parse_json(&body)?;
         let fetched = state.fetcher.fetch(&url.url).await.map_err(|e| {
             tracing::info!(reason = %e, "image fetch refused or failed");
@@ -283,23 +278,16 @@ pub(crate) async fn read_image(
         input.client_id = url.client_id.or(input.client_id);
         input.policy = url.policy.or(input.policy);
     } else if essence == "multipart/form-data" {
-        let mut form = Multipart::from_request(request, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::PayloadTooLarge, "request body too large")
-            } else {
-                ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("bad multipart body: {e}"),
-                )
-            }
-        })?;
+        let mut form = Multipart::from_request(request, state)
+            .await
+            .map_err(|e| multipart_error(e.status(), &e))?;
         let mut image = None;
-        while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        while let Some(field) = form.next_field().await.map_err(field_error)? {
             let name = field.name().unwrap_or("").to_string();
             match name.as_str() {
-                "image" | "file" => image = Some(field.bytes().await.map_err(multipart_error)?),
-                "client_id" => input.client_id = Some(field.text().await.map_err(multipart_error)?),
-                "policy" => input.policy = Some(field.text().await.map_err(multipart_error)?),
+                "image" | "file" => image = Some(field.bytes().await.map_err(field_error)?),
+                "client_id" => input.client_id = Some(field.text().await.map_err(field_error)?),
+                "policy" => input.policy = Some(field.text().await.map_err(field_error)?),
                 other => {
                     return Err(ApiError::invalid(
                         "multipart",
@@ -325,17 +313,6 @@ pub(crate) async fn read_image(
     }
     check_client_id(&input.client_id)?;
     Ok(input)
-}
-
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(ErrorCode::PayloadTooLarge, "request body too large")
-    } else {
-        ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("bad multipart body: {e}"),
-        )
-    }
 }
 
 /// Moderate an image.
