@@ -207,3 +207,25 @@ impl ErrorLog {
         }
     }
 }
+
+/// Copies a frame's first plane into a Vec without the per-row padding (video sampling and
+/// vPDQ hashing both convert frames with swscale into padded planes).
+pub(crate) fn pack_rows(
+    frame: &ffmpeg::frame::Video,
+    row_len: usize,
+    rows: usize,
+) -> Result<Vec<u8>, MediaError> {
+    let short = || MediaError::Decode("converted frame is smaller than expected".into());
+    if frame.planes() == 0 {
+        return Err(short());
+    }
+    let stride = frame.stride(0);
+    let data = frame.data(0);
+    let mut packed = Vec::with_capacity(row_len * rows);
+    for row in 0..rows {
+        let start = row * stride;
+        let line = data.get(start..start + row_len).ok_or_else(short)?;
+        packed.extend_from_slice(line);
+    }
+    Ok(packed)
+}

@@ -524,25 +524,8 @@ impl Converter {
             return Err(MediaError::Decode("no scaler".into()));
         };
         context.run(frame, out).map_err(scale_error)?;
-        pack_rows(out, width as usize * bytes_per_pixel, height as usize)
+        decode::pack_rows(out, width as usize * bytes_per_pixel, height as usize)
     }
-}
-
-/// Copies a frame's first plane into a Vec without the per-row padding.
-fn pack_rows(frame: &frame::Video, row_len: usize, rows: usize) -> Result<Vec<u8>, MediaError> {
-    let short = || MediaError::Decode("converted frame is smaller than expected".into());
-    if frame.planes() == 0 {
-        return Err(short());
-    }
-    let stride = frame.stride(0);
-    let data = frame.data(0);
-    let mut packed = Vec::with_capacity(row_len * rows);
-    for row in 0..rows {
-        let start = row * stride;
-        let line = data.get(start..start + row_len).ok_or_else(short)?;
-        packed.extend_from_slice(line);
-    }
-    Ok(packed)
 }
 
 #[cfg(test)]

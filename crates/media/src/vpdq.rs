@@ -343,25 +343,8 @@ impl FrameHasher<'_> {
             return Err(MediaError::Decode("no RGB converter".into()));
         };
         context.run(frame, out).map_err(scale_error)?;
-        packed_rows(out, width as usize * 3, height as usize)
+        decode::pack_rows(out, width as usize * 3, height as usize)
     }
-}
-
-/// The first plane of `frame` without its per-row padding.
-fn packed_rows(frame: &frame::Video, row_len: usize, rows: usize) -> Result<Vec<u8>, MediaError> {
-    let short = || MediaError::Decode("the converted frame is smaller than expected".into());
-    if frame.planes() == 0 {
-        return Err(short());
-    }
-    let stride = frame.stride(0);
-    let data = frame.data(0);
-    let mut packed = Vec::with_capacity(row_len * rows);
-    for row in 0..rows {
-        let start = row * stride;
-        let line = data.get(start..start + row_len).ok_or_else(short)?;
-        packed.extend_from_slice(line);
-    }
-    Ok(packed)
 }
 
 #[cfg(test)]
