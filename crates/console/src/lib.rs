@@ -15,10 +15,24 @@
 //! Every form that POSTs carries the session's `csrf` token in a hidden
 //! field named `csrf`; checking it is the server's job.
 
+mod chart;
 mod format;
 mod highlight;
+mod layout;
 pub mod model;
+mod pages;
+
+#[cfg(test)]
+mod tests;
 
 pub use format::{format_age, format_utc};
 pub use highlight::highlight_spans;
+pub use layout::{CSS_PATH, JS_PATH};
 pub use model::*;
+pub use pages::{audit_page, error_page, item_page, login_page, queue_page, transparency_page};
+
+/// The console's stylesheet, to be served at [`CSS_PATH`] as `text/css`.
+pub const CONSOLE_CSS: &str = include_str!("../assets/console.css");
+
+/// The console's script, to be served at [`JS_PATH`] as `text/javascript`.
+pub const CONSOLE_JS: &str = include_str!("../assets/console.js");
