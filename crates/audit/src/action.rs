@@ -77,6 +77,11 @@ actions! {
     PayloadRedacted = "payload_redacted",
     /// The chain head was exported for publication.
     ChainHeadExported = "chain_head_exported",
+    /// A key signed in to the review console.
+    ConsoleSignedIn = "console_signed_in",
+    /// A request was refused as a security event: a form post without a valid CSRF token, a
+    /// reach for another tenant's object, a moderator deciding an appeal of their own decision.
+    SecurityRefused = "security_refused",
 }
 
 impl fmt::Display for Action {

@@ -12,6 +12,14 @@ pub enum StoreError {
     /// An object with the same name or id already exists.
     #[error("{0} already exists")]
     Conflict(String),
+    /// The object is not in a state that allows this (an item claimed by someone else, a
+    /// claim that expired, an item already decided).
+    #[error("{0}")]
+    StateConflict(String),
+    /// The caller may not do this to this object (e.g. decide an appeal of their own
+    /// decision).
+    #[error("{0}")]
+    Forbidden(String),
     /// A value was refused before anything was written.
     #[error("invalid {field}: {reason}")]
     Invalid {
@@ -47,6 +55,8 @@ impl StoreError {
         match self {
             StoreError::NotFound(_) => ErrorCode::NotFound,
             StoreError::Conflict(_) => ErrorCode::Conflict,
+            StoreError::Forbidden(_) => ErrorCode::Forbidden,
+            StoreError::StateConflict(_) => ErrorCode::Conflict,
             StoreError::Invalid { .. } => ErrorCode::InvalidRequest,
             StoreError::BadUrl(_)
             | StoreError::Migration(_)

@@ -83,11 +83,14 @@
 //! Each tenant has a [`Store::revision`] that every policy, library or bank change bumps in the
 //! same transaction, so a server can compare one number per request and reload when it moved.
 
+#[macro_use]
+mod macros;
 mod audit;
 mod error;
 mod keys;
 mod migrate;
 mod model;
+mod review;
 mod sql;
 mod validate;
 mod writer;
@@ -106,9 +109,15 @@ pub use model::{
     ApiKey, BackendKind, Bank, BankEntry, ClaimedJob, CreatedKey, Delivery, DeliveryAttempt,
     DeliveryOutcome, DeliveryState, DueDelivery, HashKind, Job, JobKind, JobState, KeyInfo,
     Library, LibrarySummary, NewBankEntry, NewDelivery, NewJob, NewLibrary, Role, StoredPolicy,
-    StoredVerdict, Tenant, TenantId, UnixMillis, WebhookConfig, MAX_VPDQ_FRAMES, VPDQ_FRAME_HEX,
+    StoredVerdict, Tenant, TenantId, UnixMillis, VerdictReview, WebhookConfig, MAX_VPDQ_FRAMES,
+    VPDQ_FRAME_HEX,
 };
 pub use rampart_audit;
+pub use review::{
+    Appeal, Claim, ClaimRule, ConsoleSession, ContentPart, ContentPartInfo, NewDecision,
+    NewReviewItem, ReviewCounts, ReviewCursor, ReviewDecision, ReviewFilter, ReviewItem,
+    ReviewOutcome, ReviewReason, ReviewState, MAX_CONTENT_BYTES, MAX_PARTS, MAX_REASON,
+};
 pub use sql::SqlStore;
 
 /// Most verdicts one [`Store::list_verdicts`] call returns.
@@ -268,7 +277,21 @@ pub trait Store: Send + Sync {
     /// id, suggestion, policy, `content_ref` (SHA-256, PDQ, client id) and the time. Refused:
     /// a malformed id or hash, or evidence snippets over 64 characters (content must not leak
     /// into the store).
-    async fn record_verdict(&self, tenant: TenantId, verdict: &Verdict) -> Result<(), StoreError>;
+    async fn record_verdict(&self, tenant: TenantId, verdict: &Verdict) -> Result<(), StoreError> {
+        self.record_verdict_for_review(tenant, verdict, None)
+            .await
+            .map(|_| ())
+    }
+    /// [`Store::record_verdict`], queueing `review` (if any) for human review in the same
+    /// transaction; returns the new item's id. The item's content is the only submitted
+    /// content the store keeps outside a job, until the item is decided and its retention
+    /// period has passed.
+    async fn record_verdict_for_review(
+        &self,
+        tenant: TenantId,
+        verdict: &Verdict,
+        review: Option<NewReviewItem>,
+    ) -> Result<Option<String>, StoreError>;
     /// A verdict of the tenant by id.
     async fn get_verdict(
         &self,
@@ -339,6 +362,7 @@ pub trait Store: Send + Sync {
         tenant: TenantId,
         verdict: &Verdict,
         delivery: Option<NewDelivery>,
+        review: Option<NewReviewItem>,
     ) -> Result<bool, StoreError>;
     /// Fails a job under the same guard as [`Store::complete_job`]: `Failed` with a stable
     /// error code and a message (cut to 1024 bytes), the input deleted, the delivery queued.
@@ -409,6 +433,113 @@ pub trait Store: Send + Sync {
         url: Option<&str>,
         secret: &str,
     ) -> Result<(), StoreError>;
+
+    // ----- review queue -----
+
+    /// An item of the tenant by id.
+    async fn get_review_item(
+        &self,
+        tenant: TenantId,
+        id: &str,
+    ) -> Result<Option<ReviewItem>, StoreError>;
+    /// The tenant an item belongs to, whoever asks: only to audit a caller reaching for
+    /// another tenant's item (the caller is told `not_found` either way).
+    async fn review_item_owner(&self, id: &str) -> Result<Option<TenantId>, StoreError>;
+    /// A page of the tenant's items (see [`ReviewFilter`] for the orders); at most `limit`,
+    /// capped at [`MAX_LIST_LIMIT`].
+    async fn list_review_items(
+        &self,
+        tenant: TenantId,
+        filter: &ReviewFilter,
+        after: Option<&ReviewCursor>,
+        limit: u32,
+    ) -> Result<Vec<ReviewItem>, StoreError>;
+    /// One retained part of an item's content; `None` once purged.
+    async fn review_content(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        part: u32,
+    ) -> Result<Option<ContentPart>, StoreError>;
+    /// Claims an open item for the current actor until `now + lease_ms` (renews the actor's
+    /// own claim). `StateConflict` when another actor holds a live claim or the item is
+    /// decided; `Forbidden` for the actor an appeal excludes. Audited.
+    async fn claim_review(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        lease_ms: u64,
+    ) -> Result<ReviewItem, StoreError>;
+    /// Gives up the current actor's claim; `StateConflict` when the actor holds none. Audited.
+    async fn release_review(&self, tenant: TenantId, id: &str) -> Result<ReviewItem, StoreError>;
+    /// Decides an open item as the current actor, in one transaction with its effects (see
+    /// the `review` module docs): `StateConflict` when the item is decided, another actor
+    /// holds it, or (under [`ClaimRule::Required`]) the actor's claim is missing or expired;
+    /// `Forbidden` for the actor an appeal excludes. A final outcome schedules the retained
+    /// content's purge at `now + retention_ms` and queues `webhook`. Audited.
+    async fn decide_review(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        decision: &NewDecision,
+        rule: ClaimRule,
+        retention_ms: u64,
+        webhook: Option<NewDelivery>,
+    ) -> Result<ReviewItem, StoreError>;
+    /// Every decision made on an item (escalations included), oldest first.
+    async fn review_history(
+        &self,
+        tenant: TenantId,
+        id: &str,
+    ) -> Result<Vec<ReviewDecision>, StoreError>;
+    /// Reopens content on appeal: `content_id` is a verdict id or, failing that, the
+    /// `client_id` of the tenant's latest verdict with it. Queues an `appeal` item that the
+    /// moderator of the last decision on that verdict may not decide, keeping whatever
+    /// content is still retained. `NotFound` for unknown content; `StateConflict` when the
+    /// content is already in the queue. Audited.
+    async fn open_appeal(
+        &self,
+        tenant: TenantId,
+        content_id: &str,
+        statement: &str,
+    ) -> Result<ReviewItem, StoreError>;
+    /// Deletes the retained content of up to `limit` items whose retention ended by `now`, and
+    /// appends one `retention_purged` entry per tenant naming them; returns how many items.
+    async fn purge_review_content(&self, now: UnixMillis, limit: u32) -> Result<u64, StoreError>;
+    /// Final decisions with `outcome` made in `[from, to)`, by decision time, after the cursor
+    /// `(decided_at, item id)`; each with its verdict. For statements of reasons.
+    async fn list_review_decisions(
+        &self,
+        tenant: TenantId,
+        outcome: ReviewOutcome,
+        from: UnixMillis,
+        to: UnixMillis,
+        after: Option<(UnixMillis, &str)>,
+        limit: u32,
+    ) -> Result<Vec<(ReviewItem, StoredVerdict)>, StoreError>;
+    /// Counts for a transparency report over `[from, to)`.
+    async fn review_counts(
+        &self,
+        tenant: TenantId,
+        from: UnixMillis,
+        to: UnixMillis,
+    ) -> Result<ReviewCounts, StoreError>;
+
+    // ----- console sessions -----
+
+    /// Starts a console session for a key of the tenant, valid for `ttl_ms`; returns the
+    /// cookie value (stored only as its SHA-256) and the session. Audited.
+    async fn create_console_session(
+        &self,
+        tenant: TenantId,
+        key_id: &str,
+        ttl_ms: u64,
+    ) -> Result<(String, ConsoleSession), StoreError>;
+    /// The live session a cookie value stands for; `None` when unknown, expired, or its key
+    /// was revoked.
+    async fn console_session(&self, presented: &str) -> Result<Option<ConsoleSession>, StoreError>;
+    /// Ends a session (idempotent).
+    async fn end_console_session(&self, presented: &str) -> Result<(), StoreError>;
 
     // ----- audit log -----
 

@@ -29,6 +29,10 @@ const SQLITE: &[Migration] = &[
         version: 3,
         sql: include_str!("../migrations/sqlite/0003_audit.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../migrations/sqlite/0004_reviews.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -44,10 +48,14 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         sql: include_str!("../migrations/postgres/0003_audit.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../migrations/postgres/0004_reviews.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS rampart_migrations \
     (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";

@@ -250,6 +250,19 @@ pub struct BankEntry {
 pub struct StoredVerdict {
     pub verdict: Verdict,
     pub recorded_at: UnixMillis,
+    /// The human decision on it, once a moderator made one (the verdict JSON is never
+    /// rewritten).
+    pub review: Option<VerdictReview>,
+}
+
+/// A moderator's final decision on a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictReview {
+    /// `approve` (now `pass`) or `remove` (now `block`).
+    pub outcome: crate::review::ReviewOutcome,
+    pub at: UnixMillis,
+    /// `key:<id>` of the moderator.
+    pub by: String,
 }
 
 /// Which database a store runs on.

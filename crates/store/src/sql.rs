@@ -21,6 +21,7 @@ use serde_json::json;
 use crate::audit::{entry_from_row, AuditConn, Change, ENTRY_COLUMNS};
 use crate::error::classify;
 use crate::model::*;
+use crate::review::*;
 use crate::writer::{VerdictRow, VerdictWriter};
 use crate::{keys, migrate, validate, Store, StoreError, MAX_LIST_LIMIT};
 
@@ -174,6 +175,16 @@ macro_rules! verdict_from {
         StoredVerdict {
             verdict: parse_json("verdict", &$row.try_get::<String, _>("verdict")?)?,
             recorded_at: $row.try_get("created_at")?,
+            review: match $row.try_get::<Option<String>, _>("review_outcome")? {
+                Some(outcome) => Some(VerdictReview {
+                    outcome: outcome.parse()?,
+                    at: $row.try_get::<Option<i64>, _>("reviewed_at")?.unwrap_or(0),
+                    by: $row
+                        .try_get::<Option<String>, _>("reviewed_by")?
+                        .unwrap_or_default(),
+                }),
+                None => None,
+            },
         }
     };
 }
@@ -244,6 +255,8 @@ macro_rules! insert_delivery {
     };
 }
 
+mod review;
+
 const JOB_COLUMNS: &str = "id, tenant_id, kind, state, progress, attempts, max_attempts, \
     client_id, policy, callback_url, input_sha256, input_bytes, error_code, error_message, \
     verdict_id, created_at, started_at, finished_at";
@@ -303,7 +316,32 @@ impl SqlStore {
         })
     }
 
-    /// A new job or delivery id.
+    /// The review row to queue with `verdict`, checked; `None` without an item.
+    fn review_row(
+        &self,
+        verdict: &Verdict,
+        item: Option<NewReviewItem>,
+        appeal: Option<Appeal>,
+    ) -> Result<Option<crate::review::ReviewRow>, StoreError> {
+        let Some(item) = item else {
+            return Ok(None);
+        };
+        crate::review::check_content(&item.content)?;
+        Ok(Some(crate::review::ReviewRow {
+            id: self.new_id(),
+            verdict_id: verdict.id.clone(),
+            content_type: serde_json::to_value(verdict.content_type)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            client_id: verdict.content_ref.client_id.clone(),
+            automated: verdict.suggestion.as_str().to_owned(),
+            item,
+            appeal,
+        }))
+    }
+
+    /// A new job, delivery or review item id.
     fn new_id(&self) -> String {
         let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
         // The generator fails only when 2^80 ids were made in one millisecond.
@@ -362,7 +400,20 @@ fn verdict_row(tenant: TenantId, verdict: &Verdict) -> Result<VerdictRow, StoreE
         client_id: verdict.content_ref.client_id.clone(),
         policy: verdict.policy.clone(),
         json,
+        flagged: flagged_labels(verdict),
+        review: None,
     })
+}
+
+/// `label:suggestion,…` of the labels a verdict flagged (not `pass`), for reports.
+fn flagged_labels(verdict: &Verdict) -> String {
+    verdict
+        .labels
+        .iter()
+        .filter(|l| l.suggestion != rampart_types::Suggestion::Pass)
+        .map(|l| format!("{}:{}", l.label.as_str(), l.suggestion.as_str()))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The audit entry of a stored verdict: what was decided about which content, never the content.
@@ -1207,9 +1258,17 @@ impl Store for SqlStore {
         })
     }
 
-    async fn record_verdict(&self, tenant: TenantId, verdict: &Verdict) -> Result<(), StoreError> {
-        let row = verdict_row(tenant, verdict)?;
-        self.writer.write(row).await
+    async fn record_verdict_for_review(
+        &self,
+        tenant: TenantId,
+        verdict: &Verdict,
+        review: Option<NewReviewItem>,
+    ) -> Result<Option<String>, StoreError> {
+        let mut row = verdict_row(tenant, verdict)?;
+        row.review = self.review_row(verdict, review, None)?;
+        let id = row.review.as_ref().map(|r| r.id.clone());
+        self.writer.write(row).await?;
+        Ok(id)
     }
 
     async fn get_verdict(
@@ -1219,7 +1278,8 @@ impl Store for SqlStore {
     ) -> Result<Option<StoredVerdict>, StoreError> {
         on_pool!(&self.pool, |pool| {
             let row = sqlx::query(
-                "SELECT verdict, created_at FROM verdicts WHERE tenant_id = $1 AND id = $2",
+                "SELECT verdict, created_at, review_outcome, reviewed_at, reviewed_by \
+                 FROM verdicts WHERE tenant_id = $1 AND id = $2",
             )
             .bind(tenant.0)
             .bind(id)
@@ -1241,7 +1301,7 @@ impl Store for SqlStore {
         let limit = i64::from(limit.clamp(1, MAX_LIST_LIMIT));
         on_pool!(&self.pool, |pool| {
             sqlx::query(
-                "SELECT verdict, created_at FROM verdicts WHERE tenant_id = $1 AND id > $2 \
+                "SELECT verdict, created_at, review_outcome, reviewed_at, reviewed_by FROM verdicts WHERE tenant_id = $1 AND id > $2 \
                  ORDER BY id LIMIT $3",
             )
             .bind(tenant.0)
@@ -1268,7 +1328,7 @@ impl Store for SqlStore {
         let (after_ms, after_id) = after.unwrap_or((from.saturating_sub(1), ""));
         on_pool!(&self.pool, |pool| {
             sqlx::query(
-                "SELECT verdict, created_at FROM verdicts WHERE tenant_id = $1 \
+                "SELECT verdict, created_at, review_outcome, reviewed_at, reviewed_by FROM verdicts WHERE tenant_id = $1 \
                  AND suggestion = $2 AND created_at >= $3 AND created_at < $4 \
                  AND (created_at > $5 OR (created_at = $5 AND id > $6)) \
                  ORDER BY created_at, id LIMIT $7",
@@ -1473,8 +1533,10 @@ impl Store for SqlStore {
         tenant: TenantId,
         verdict: &Verdict,
         delivery: Option<NewDelivery>,
+        review: Option<NewReviewItem>,
     ) -> Result<bool, StoreError> {
-        let row = verdict_row(tenant, verdict)?;
+        let mut row = verdict_row(tenant, verdict)?;
+        row.review = self.review_row(verdict, review, None)?;
         if let Some(d) = &delivery {
             validate::delivery(d)?;
         }
@@ -1500,8 +1562,8 @@ impl Store for SqlStore {
             }
             sqlx::query(
                 "INSERT INTO verdicts (tenant_id, id, created_at, content_type, suggestion, \
-                 content_sha256, pdq, client_id, policy, verdict) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 content_sha256, pdq, client_id, policy, verdict, flagged) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(row.tenant)
             .bind(&row.id)
@@ -1513,10 +1575,14 @@ impl Store for SqlStore {
             .bind(row.client_id.as_deref())
             .bind(&row.policy)
             .bind(&row.json)
+            .bind(&row.flagged)
             .execute(&mut *tx)
             .await
             .map_err(|e| classify(e, format!("verdict '{}'", row.id), "tenant"))?;
             AuditConn::append(&mut *tx, row.tenant, &row.audit).await?;
+            if let Some(review) = &row.review {
+                insert_review_item!(tx, row.tenant, review, now);
+            }
             sqlx::query("DELETE FROM job_inputs WHERE job_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -1816,6 +1882,123 @@ impl Store for SqlStore {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    async fn get_review_item(
+        &self,
+        tenant: TenantId,
+        id: &str,
+    ) -> Result<Option<ReviewItem>, StoreError> {
+        self.review_get(tenant, id).await
+    }
+
+    async fn review_item_owner(&self, id: &str) -> Result<Option<TenantId>, StoreError> {
+        self.review_owner(id).await
+    }
+
+    async fn list_review_items(
+        &self,
+        tenant: TenantId,
+        filter: &ReviewFilter,
+        after: Option<&ReviewCursor>,
+        limit: u32,
+    ) -> Result<Vec<ReviewItem>, StoreError> {
+        self.review_list(tenant, filter, after, limit).await
+    }
+
+    async fn review_content(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        part: u32,
+    ) -> Result<Option<ContentPart>, StoreError> {
+        self.review_part(tenant, id, part).await
+    }
+
+    async fn claim_review(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        lease_ms: u64,
+    ) -> Result<ReviewItem, StoreError> {
+        self.review_claim(tenant, id, lease_ms).await
+    }
+
+    async fn release_review(&self, tenant: TenantId, id: &str) -> Result<ReviewItem, StoreError> {
+        self.review_release(tenant, id).await
+    }
+
+    async fn decide_review(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        decision: &NewDecision,
+        rule: ClaimRule,
+        retention_ms: u64,
+        webhook: Option<NewDelivery>,
+    ) -> Result<ReviewItem, StoreError> {
+        self.review_decide(tenant, id, decision, rule, retention_ms, webhook)
+            .await
+    }
+
+    async fn review_history(
+        &self,
+        tenant: TenantId,
+        id: &str,
+    ) -> Result<Vec<ReviewDecision>, StoreError> {
+        self.review_history_of(tenant, id).await
+    }
+
+    async fn open_appeal(
+        &self,
+        tenant: TenantId,
+        content_id: &str,
+        statement: &str,
+    ) -> Result<ReviewItem, StoreError> {
+        self.appeal_open(tenant, content_id, statement).await
+    }
+
+    async fn purge_review_content(&self, now: UnixMillis, limit: u32) -> Result<u64, StoreError> {
+        self.review_purge(now, limit).await
+    }
+
+    async fn list_review_decisions(
+        &self,
+        tenant: TenantId,
+        outcome: ReviewOutcome,
+        from: UnixMillis,
+        to: UnixMillis,
+        after: Option<(UnixMillis, &str)>,
+        limit: u32,
+    ) -> Result<Vec<(ReviewItem, StoredVerdict)>, StoreError> {
+        self.review_decisions_between(tenant, outcome, from, to, after, limit)
+            .await
+    }
+
+    async fn review_counts(
+        &self,
+        tenant: TenantId,
+        from: UnixMillis,
+        to: UnixMillis,
+    ) -> Result<ReviewCounts, StoreError> {
+        self.review_counts_between(tenant, from, to).await
+    }
+
+    async fn create_console_session(
+        &self,
+        tenant: TenantId,
+        key_id: &str,
+        ttl_ms: u64,
+    ) -> Result<(String, ConsoleSession), StoreError> {
+        self.session_create(tenant, key_id, ttl_ms).await
+    }
+
+    async fn console_session(&self, presented: &str) -> Result<Option<ConsoleSession>, StoreError> {
+        self.session_get(presented).await
+    }
+
+    async fn end_console_session(&self, presented: &str) -> Result<(), StoreError> {
+        self.session_end(presented).await
     }
 
     async fn append_audit(

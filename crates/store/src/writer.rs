@@ -9,7 +9,7 @@ use crate::error::classify;
 use crate::sql::Pool;
 use crate::StoreError;
 
-/// Most rows committed in one transaction (10 bound values each, well under SQLite's and
+/// Most rows committed in one transaction (11 bound values each, well under SQLite's and
 /// PostgreSQL's parameter limits).
 const MAX_BATCH: usize = 512;
 /// Rows that may wait for the writer before callers wait to enqueue (back-pressure).
@@ -28,6 +28,10 @@ pub(crate) struct VerdictRow {
     pub client_id: Option<String>,
     pub policy: String,
     pub json: String,
+    /// The flagged labels, `label:suggestion,…` (for reports).
+    pub flagged: String,
+    /// The review item queued with it, if any.
+    pub review: Option<crate::review::ReviewRow>,
 }
 
 struct Pending {
@@ -107,7 +111,7 @@ async fn insert_sqlite(pool: &sqlx::SqlitePool, rows: &[&VerdictRow]) -> Result<
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut qb = QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT INTO verdicts (tenant_id, id, created_at, content_type, suggestion, \
-         content_sha256, pdq, client_id, policy, verdict) ",
+         content_sha256, pdq, client_id, policy, verdict, flagged) ",
     );
     qb.push_values(rows, |mut b, r| {
         b.push_bind(r.tenant)
@@ -119,12 +123,16 @@ async fn insert_sqlite(pool: &sqlx::SqlitePool, rows: &[&VerdictRow]) -> Result<
             .push_bind(r.pdq.as_deref())
             .push_bind(r.client_id.as_deref())
             .push_bind(r.policy.as_str())
-            .push_bind(r.json.as_str());
+            .push_bind(r.json.as_str())
+            .push_bind(r.flagged.as_str());
     });
     // Batch sizes vary, so caching each statement shape would only churn the cache.
     qb.build().persistent(false).execute(&mut *tx).await?;
     for r in rows {
         tx.append(r.tenant, &r.audit).await?;
+        if let Some(review) = &r.review {
+            insert_review_item!(tx, r.tenant, review, r.created_at);
+        }
     }
     Ok(tx.commit().await?)
 }
@@ -144,9 +152,9 @@ async fn insert_postgres(pool: &sqlx::PgPool, rows: &[&VerdictRow]) -> Result<()
     }
     sqlx::query(
         "INSERT INTO verdicts (tenant_id, id, created_at, content_type, suggestion, \
-         content_sha256, pdq, client_id, policy, verdict) \
+         content_sha256, pdq, client_id, policy, verdict, flagged) \
          SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::text[], $5::text[], \
-         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])",
+         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])",
     )
     .bind(col(rows, |r| r.tenant))
     .bind(col(rows, |r| r.id.clone()))
@@ -158,10 +166,14 @@ async fn insert_postgres(pool: &sqlx::PgPool, rows: &[&VerdictRow]) -> Result<()
     .bind(col(rows, |r| r.client_id.clone()))
     .bind(col(rows, |r| r.policy.clone()))
     .bind(col(rows, |r| r.json.clone()))
+    .bind(col(rows, |r| r.flagged.clone()))
     .execute(&mut *tx)
     .await?;
     for r in rows {
         tx.append(r.tenant, &r.audit).await?;
+        if let Some(review) = &r.review {
+            insert_review_item!(tx, r.tenant, review, r.created_at);
+        }
     }
     Ok(tx.commit().await?)
 }

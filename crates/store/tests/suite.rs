@@ -979,18 +979,18 @@ async fn a_job_is_claimed_once_and_completes_once(db: &TestDb) {
     let verdict = video_verdict(&input);
     let d = || Some(delivery("job.succeeded", &job.id));
     assert!(!s
-        .complete_job(&job.id, "not-the-lease", t, &verdict, d())
+        .complete_job(&job.id, "not-the-lease", t, &verdict, d(), None)
         .await
         .unwrap());
     assert!(s
-        .complete_job(&job.id, &claimed.lease, t, &verdict, d())
+        .complete_job(&job.id, &claimed.lease, t, &verdict, d(), None)
         .await
         .unwrap());
     // Exactly once: the same lease again, a failure after success, a new claim — all refused.
     let mut again = video_verdict(&input);
     again.id = ulid::Ulid::new().to_string();
     assert!(!s
-        .complete_job(&job.id, &claimed.lease, t, &again, d())
+        .complete_job(&job.id, &claimed.lease, t, &again, d(), None)
         .await
         .unwrap());
     assert!(!s
@@ -1066,7 +1066,7 @@ async fn a_job_with_an_expired_lease_is_reclaimed_and_the_old_claim_is_void(db: 
         .await
         .unwrap());
     assert!(!s
-        .complete_job(&job.id, &first.lease, t, &verdict, None)
+        .complete_job(&job.id, &first.lease, t, &verdict, None, None)
         .await
         .unwrap());
     assert!(!s
@@ -1079,7 +1079,7 @@ async fn a_job_with_an_expired_lease_is_reclaimed_and_the_old_claim_is_void(db: 
         "the void claim stored nothing"
     );
     assert!(s
-        .complete_job(&job.id, &second.lease, t, &verdict, None)
+        .complete_job(&job.id, &second.lease, t, &verdict, None, None)
         .await
         .unwrap());
     assert_eq!(
@@ -1171,7 +1171,7 @@ async fn a_finished_job_keeps_no_content(db: &TestDb) {
     assert_eq!(claimed.input, input);
     let verdict = video_verdict(&input);
     assert!(s
-        .complete_job(&job.id, &claimed.lease, t, &verdict, None)
+        .complete_job(&job.id, &claimed.lease, t, &verdict, None, None)
         .await
         .unwrap());
 
@@ -1276,6 +1276,7 @@ async fn bad_jobs_are_refused_before_anything_is_written(db: &TestDb) {
             t,
             &video_verdict(b"bytes"),
             Some(not_json),
+            None,
         )
         .await
         .unwrap_err();
@@ -1362,11 +1363,11 @@ async fn running_jobs_are_requeued_at_startup(db: &TestDb) {
     assert_eq!(again.job.attempts, 2);
     let verdict = video_verdict(b"bytes");
     assert!(!s
-        .complete_job(&job.id, &claimed.lease, t, &verdict, None)
+        .complete_job(&job.id, &claimed.lease, t, &verdict, None, None)
         .await
         .unwrap());
     assert!(s
-        .complete_job(&job.id, &again.lease, t, &verdict, None)
+        .complete_job(&job.id, &again.lease, t, &verdict, None, None)
         .await
         .unwrap());
     assert_eq!(
@@ -1386,12 +1387,12 @@ async fn a_tenant_sees_none_of_another_tenants_jobs_or_deliveries(db: &TestDb) {
     let verdict = video_verdict(b"a's video");
     let d = || Some(delivery("job.succeeded", &job.id));
     assert!(!s
-        .complete_job(&job.id, &claimed.lease, b, &verdict, d())
+        .complete_job(&job.id, &claimed.lease, b, &verdict, d(), None)
         .await
         .unwrap());
     assert_eq!(s.get_verdict(b, &verdict.id).await.unwrap(), None);
     assert!(s
-        .complete_job(&job.id, &claimed.lease, a, &verdict, d())
+        .complete_job(&job.id, &claimed.lease, a, &verdict, d(), None)
         .await
         .unwrap());
     s.set_webhook_config(a, Some("https://a.example/hook"), "a-secret")
@@ -1438,6 +1439,7 @@ async fn deliveries_are_leased_attempted_and_logged(db: &TestDb) {
         t,
         &video_verdict(b"bytes"),
         Some(sent.clone()),
+        None,
     )
     .await
     .unwrap();
