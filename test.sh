@@ -41,9 +41,17 @@ bin/rampart eval text
 bin/rampart eval image
 bin/rampart eval speech
 
-read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } } END { print p + 0, f + 0 }' "$log")
+# Browser tests of the review console (Playwright driving Debian's Chromium; screenshots in
+# e2e/artifacts/). node:test's TAP summary lines (# pass N, # fail N) count in the summary.
+set +e
+RAMPART_BIN="$PWD/bin/rampart" node --test e2e/ 2>&1 | tee -a "$log"
+e2e_status=${PIPESTATUS[0]}
+set -e
+
+read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+  /^# pass [0-9]+$/ { p += $3 } /^# fail [0-9]+$/ { f += $3 } END { print p + 0, f + 0 }' "$log")
 passed=$((passed + 1 - api_failed))
 failed=$((failed + api_failed))
 echo "tests: $passed passed, $failed failed"
-if ((status == 0 && api_failed)); then status=1; fi
+if ((status == 0 && (api_failed || e2e_status))); then status=1; fi
 exit "$status"
