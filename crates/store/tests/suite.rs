@@ -220,6 +220,17 @@ on_both_backends!(
     a_published_head_is_found_until_history_is_rewritten,
     append_audit_seals_external_events,
     verdicts_list_by_suggestion_and_recording_time,
+    a_verdict_queued_for_review_keeps_its_content_in_the_same_transaction,
+    a_completed_job_queues_its_verdict_for_review_in_its_transaction,
+    the_queue_lists_escalated_first_then_by_priority_then_oldest,
+    a_claim_is_a_lease_held_by_one_moderator,
+    a_decision_needs_a_live_claim_and_closes_the_item_once,
+    an_appeal_reopens_content_for_another_moderator,
+    decided_content_is_purged_after_retention_and_the_purge_is_audited,
+    a_tenant_sees_none_of_another_tenants_review_items,
+    review_counts_and_decisions_sum_up_a_period,
+    a_console_session_lives_until_it_ends_expires_or_its_key_is_revoked,
+    concurrent_claims_and_decisions_have_one_winner,
 );
 
 // ---------- helpers ----------
@@ -1671,6 +1682,9 @@ async fn vpdq_entries_round_trip(db: &TestDb) {
 /// with its bank entries, their foreign key and every other row intact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schema_1_sqlite_database_migrates_with_its_bank_entries() {
+    const OLD_VERDICT_AT: i64 = 1_700_000_000_000;
+    let mut old_verdict = plain_verdict(1);
+    old_verdict.content_ref.client_id = Some("old-post".into());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let url = format!("sqlite://{}", path.display());
@@ -1695,6 +1709,18 @@ async fn a_schema_1_sqlite_database_migrates_with_its_bank_entries() {
                  (7, 'known', 'e1', 'pdq', '0000000000000000000000000000000000000000000000000000000000000001', 88, 'n1', 10),
                  (7, 'known', 'e2', 'md5', 'd41d8cd98f00b204e9800998ecf8427e', NULL, NULL, 11);",
         )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO verdicts (tenant_id, id, created_at, content_type, suggestion, \
+             content_sha256, pdq, client_id, policy, verdict) \
+             VALUES (7, $1, $2, 'text', 'block', $3, NULL, 'old-post', 'default@1', $4)",
+        )
+        .bind(&old_verdict.id)
+        .bind(OLD_VERDICT_AT)
+        .bind(&old_verdict.content_ref.sha256)
+        .bind(serde_json::to_string(&old_verdict).unwrap())
         .execute(&mut c)
         .await
         .unwrap();
@@ -1736,6 +1762,39 @@ async fn a_schema_1_sqlite_database_migrates_with_its_bank_entries() {
     };
     store.add_bank_entries(t, "known", &[vpdq]).await.unwrap();
     store.delete_bank(t, "known").await.unwrap();
+    // An old verdict reads as never reviewed, counts with no flagged labels, and can be
+    // appealed; new verdicts queue for review.
+    let stored = store
+        .get_verdict(t, &old_verdict.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.verdict, stored.review), (old_verdict.clone(), None));
+    let counts = store
+        .review_counts(t, OLD_VERDICT_AT, OLD_VERDICT_AT + 1)
+        .await
+        .unwrap();
+    let day = OLD_VERDICT_AT / 86_400_000;
+    assert_eq!(
+        counts.verdicts,
+        [(day, "text".into(), "block".into(), String::new(), 1)]
+    );
+    let appeal = store.open_appeal(t, "old-post", "old news").await.unwrap();
+    assert_eq!(appeal.verdict_id, old_verdict.id);
+    let queued = store
+        .record_verdict_for_review(
+            t,
+            &plain_verdict(2),
+            Some(rampart_store::NewReviewItem {
+                reason: rampart_store::ReviewReason::Review,
+                priority: 50,
+                content: vec![],
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(queued.is_some());
+    store.integrity_check().await.unwrap();
     store.close().await;
     let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bank_entries")
@@ -1753,7 +1812,7 @@ async fn a_schema_1_sqlite_database_migrates_with_its_bank_entries() {
         .fetch_one(&mut c)
         .await
         .unwrap();
-    assert_eq!(version, 3, "migrated to the latest schema");
+    assert_eq!(version, 4, "migrated to the latest schema");
 }
 
 // ---------- audit log ----------
@@ -2099,4 +2158,1696 @@ async fn verdicts_list_by_suggestion_and_recording_time(db: &TestDb) {
         .await
         .unwrap()
         .is_empty());
+}
+
+// ---------- review queue ----------
+
+use rampart_store::{
+    acting_as, Appeal, ClaimRule, ContentPart, ContentPartInfo, NewDecision, NewReviewItem,
+    ReviewCursor, ReviewFilter, ReviewItem, ReviewOutcome, ReviewReason, ReviewState,
+    VerdictReview, MAX_PARTS, MAX_REASON,
+};
+
+const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+const DAY_MS: u64 = 86_400_000;
+/// A few bytes that start like a PNG file.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01 a tiny image";
+
+fn text_part(text: &str) -> ContentPart {
+    ContentPart {
+        media_type: TEXT_PLAIN.into(),
+        t_ms: None,
+        data: text.as_bytes().to_vec(),
+    }
+}
+
+fn image_part(bytes: &[u8]) -> ContentPart {
+    ContentPart {
+        media_type: "image/png".into(),
+        t_ms: None,
+        data: bytes.to_vec(),
+    }
+}
+
+/// A fresh text verdict (automated `block`) with the given client id.
+fn verdict_of_client(client_id: &str) -> Verdict {
+    let text = format!("post {client_id} {} says damn", ulid::Ulid::new());
+    let mut v = verdict_for(&text, "damn");
+    v.content_ref.client_id = Some(client_id.into());
+    v
+}
+
+/// A verdict with the given content type, suggestion and labels (no evidence).
+fn labelled(
+    content_type: ContentType,
+    suggestion: Suggestion,
+    labels: &[(Label, Suggestion)],
+) -> Verdict {
+    let mut v = plain_verdict(0);
+    v.content_type = content_type;
+    v.suggestion = suggestion;
+    v.labels = labels
+        .iter()
+        .map(|(label, s)| LabelVerdict {
+            label: label.clone(),
+            score: 0.5,
+            suggestion: *s,
+            evidence: vec![],
+        })
+        .collect();
+    v
+}
+
+/// Records `verdict` with an item of `reason` and `priority` holding its text; the item id.
+async fn queue_verdict(
+    s: &Arc<dyn Store>,
+    t: TenantId,
+    verdict: &Verdict,
+    reason: ReviewReason,
+    priority: u32,
+) -> String {
+    let item = NewReviewItem {
+        reason,
+        priority,
+        content: vec![text_part(&format!("the content of {}", verdict.id))],
+    };
+    s.record_verdict_for_review(t, verdict, Some(item))
+        .await
+        .unwrap()
+        .expect("an item id")
+}
+
+/// Records a fresh verdict (automated `block`) with an item; the verdict and the item id.
+async fn queue(
+    s: &Arc<dyn Store>,
+    t: TenantId,
+    reason: ReviewReason,
+    priority: u32,
+) -> (Verdict, String) {
+    let v = verdict_of_client("post-17");
+    let id = queue_verdict(s, t, &v, reason, priority).await;
+    (v, id)
+}
+
+fn decision(outcome: ReviewOutcome, label: Option<&str>, reason: &str) -> NewDecision {
+    NewDecision {
+        outcome,
+        label: label.map(str::to_owned),
+        reason: reason.into(),
+    }
+}
+
+fn approve() -> NewDecision {
+    decision(ReviewOutcome::Approve, None, "fine in context")
+}
+
+fn remove() -> NewDecision {
+    decision(
+        ReviewOutcome::Remove,
+        Some("profanity"),
+        "insults another user",
+    )
+}
+
+fn escalate() -> NewDecision {
+    decision(ReviewOutcome::Escalate, None, "needs a senior moderator")
+}
+
+async fn claim_as(
+    s: &Arc<dyn Store>,
+    actor: &str,
+    t: TenantId,
+    id: &str,
+    lease_ms: u64,
+) -> Result<ReviewItem, StoreError> {
+    acting_as(actor, s.claim_review(t, id, lease_ms)).await
+}
+
+async fn release_as(
+    s: &Arc<dyn Store>,
+    actor: &str,
+    t: TenantId,
+    id: &str,
+) -> Result<ReviewItem, StoreError> {
+    acting_as(actor, s.release_review(t, id)).await
+}
+
+/// Decides as `actor` with a day of retention and no webhook.
+async fn decide_as(
+    s: &Arc<dyn Store>,
+    actor: &str,
+    t: TenantId,
+    id: &str,
+    d: &NewDecision,
+    rule: ClaimRule,
+) -> Result<ReviewItem, StoreError> {
+    acting_as(actor, s.decide_review(t, id, d, rule, DAY_MS, None)).await
+}
+
+fn assert_state_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, mentioning: &str) {
+    match result {
+        Err(StoreError::StateConflict(m)) => assert!(
+            m.contains(mentioning),
+            "expected a state conflict mentioning {mentioning:?}, got {m:?}"
+        ),
+        other => panic!("expected a state conflict mentioning {mentioning:?}, got {other:?}"),
+    }
+}
+
+fn assert_forbidden<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    match result {
+        Err(StoreError::Forbidden(_)) => {}
+        other => panic!("{what}: expected forbidden, got {other:?}"),
+    }
+}
+
+fn assert_invalid<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    match result {
+        Err(e) => assert_eq!(e.code(), ErrorCode::InvalidRequest, "{what}: {e}"),
+        Ok(v) => panic!("{what}: expected invalid_request, got {v:?}"),
+    }
+}
+
+fn ids(items: &[ReviewItem]) -> Vec<String> {
+    items.iter().map(|i| i.id.clone()).collect()
+}
+
+/// The ids of the first page (up to 100) of items matching `filter`.
+async fn listed(s: &Arc<dyn Store>, t: TenantId, filter: &ReviewFilter) -> Vec<String> {
+    ids(&s.list_review_items(t, filter, None, 100).await.unwrap())
+}
+
+/// Every item matching `filter`, page by page of `size`, following the cursor.
+async fn paged(s: &Arc<dyn Store>, t: TenantId, filter: &ReviewFilter, size: u32) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut after: Option<ReviewCursor> = None;
+    loop {
+        let page = s
+            .list_review_items(t, filter, after.as_ref(), size)
+            .await
+            .unwrap();
+        assert!(page.len() <= size as usize, "a page longer than asked");
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(ReviewCursor::after(last));
+        seen.extend(ids(&page));
+    }
+    seen
+}
+
+fn open_filter() -> ReviewFilter {
+    ReviewFilter::default()
+}
+
+fn decided_filter() -> ReviewFilter {
+    ReviewFilter {
+        state: ReviewState::Decided,
+        ..ReviewFilter::default()
+    }
+}
+
+/// The tenant's audit entries of `action`, with their payloads.
+async fn audited(
+    s: &Arc<dyn Store>,
+    t: TenantId,
+    action: Action,
+) -> Vec<(rampart_store::rampart_audit::Entry, serde_json::Value)> {
+    audit_of(s, t)
+        .await
+        .into_iter()
+        .filter(|(e, _)| e.action == action)
+        .map(|(e, p)| (e, p.unwrap_or_default()))
+        .collect()
+}
+
+async fn assert_chain_intact(s: &Arc<dyn Store>, t: TenantId) {
+    let report = rampart_store::verify_chain(s.as_ref(), t).await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.payloads_missing, 0);
+}
+
+async fn a_verdict_queued_for_review_keeps_its_content_in_the_same_transaction(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let text = "you absolute damn fool, see the attached picture";
+    let verdict = verdict_for(text, "damn");
+    let item = NewReviewItem {
+        reason: ReviewReason::Review,
+        priority: 70,
+        content: vec![text_part(text), image_part(PNG)],
+    };
+    let id = s
+        .record_verdict_for_review(t, &verdict, Some(item.clone()))
+        .await
+        .unwrap()
+        .expect("an item id");
+
+    // The verdict is stored as ever, not yet reviewed.
+    let stored = s.get_verdict(t, &verdict.id).await.unwrap().unwrap();
+    assert_eq!(stored.verdict, verdict);
+    assert_eq!(stored.review, None);
+
+    // The item is there as soon as the verdict is acknowledged: open, unclaimed, undecided.
+    let got = s.get_review_item(t, &id).await.unwrap().expect("the item");
+    assert_eq!(got.id, id);
+    assert_eq!(got.tenant, t);
+    assert_eq!(got.verdict_id, verdict.id);
+    assert_eq!(got.content_type, "text");
+    assert_eq!(got.client_id.as_deref(), Some("post-17"));
+    assert_eq!(got.automated, Suggestion::Block);
+    assert_eq!(
+        (got.reason, got.state, got.escalated, got.priority),
+        (ReviewReason::Review, ReviewState::Open, false, 70)
+    );
+    assert_eq!(got.created_at, stored.recorded_at);
+    assert_eq!(got.claim, None);
+    assert_eq!(got.appeal, None);
+    assert_eq!(got.decision, None);
+    assert_eq!(got.reverses, None);
+    assert_eq!((got.purge_after, got.purged_at), (None, None));
+    assert_eq!(
+        got.content,
+        vec![
+            ContentPartInfo {
+                part: 0,
+                media_type: TEXT_PLAIN.into(),
+                t_ms: None,
+                bytes: text.len() as u64,
+            },
+            ContentPartInfo {
+                part: 1,
+                media_type: "image/png".into(),
+                t_ms: None,
+                bytes: PNG.len() as u64,
+            },
+        ]
+    );
+    // The moderator gets the exact bytes back, part by part.
+    for (n, part) in item.content.iter().enumerate() {
+        assert_eq!(
+            s.review_content(t, &id, n as u32).await.unwrap().as_ref(),
+            Some(part)
+        );
+    }
+    assert_eq!(s.review_content(t, &id, 2).await.unwrap(), None);
+    assert!(s.review_history(t, &id).await.unwrap().is_empty());
+    assert_eq!(s.review_item_owner(&id).await.unwrap(), Some(t));
+
+    // A verdict recorded without an item queues nothing.
+    s.record_verdict(t, &plain_verdict(1)).await.unwrap();
+    assert_eq!(
+        s.record_verdict_for_review(t, &plain_verdict(2), None)
+            .await
+            .unwrap(),
+        None
+    );
+    let queue = s
+        .list_review_items(t, &open_filter(), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(queue, vec![got.clone()]);
+    let verdicts = s.list_verdicts(t, 100, None).await.unwrap();
+    assert_eq!(verdicts.len(), 3);
+    assert!(verdicts.iter().all(|v| v.review.is_none()));
+
+    // Video frames keep their times; the priority is capped at 100.
+    let frames = vec![
+        ContentPart {
+            media_type: "image/jpeg".into(),
+            t_ms: Some(0),
+            data: b"frame at zero".to_vec(),
+        },
+        ContentPart {
+            media_type: "image/jpeg".into(),
+            t_ms: Some(2_000),
+            data: b"frame at two seconds".to_vec(),
+        },
+    ];
+    let video = video_verdict(b"a short video");
+    let sampled = NewReviewItem {
+        reason: ReviewReason::Sample,
+        priority: 250,
+        content: frames.clone(),
+    };
+    let vid = s
+        .record_verdict_for_review(t, &video, Some(sampled))
+        .await
+        .unwrap()
+        .unwrap();
+    let item = s.get_review_item(t, &vid).await.unwrap().unwrap();
+    assert_eq!(
+        (item.content_type.as_str(), item.reason, item.priority),
+        ("video", ReviewReason::Sample, 100)
+    );
+    let times: Vec<Option<i64>> = item.content.iter().map(|c| c.t_ms).collect();
+    assert_eq!(times, [Some(0), Some(2_000)]);
+    assert_eq!(
+        s.review_content(t, &vid, 1).await.unwrap(),
+        Some(frames[1].clone())
+    );
+
+    // Content that breaks the limits is refused, and the verdict with it.
+    let too_many = NewReviewItem {
+        reason: ReviewReason::Review,
+        priority: 1,
+        content: vec![text_part("x"); MAX_PARTS + 1],
+    };
+    let no_type = NewReviewItem {
+        reason: ReviewReason::Review,
+        priority: 1,
+        content: vec![ContentPart {
+            media_type: String::new(),
+            t_ms: None,
+            data: b"x".to_vec(),
+        }],
+    };
+    for (bad, what) in [(too_many, "too many parts"), (no_type, "no media type")] {
+        let refused = plain_verdict(3);
+        assert_invalid(
+            s.record_verdict_for_review(t, &refused, Some(bad)).await,
+            what,
+        );
+        assert_eq!(s.get_verdict(t, &refused.id).await.unwrap(), None, "{what}");
+    }
+    assert_eq!(listed(s, t, &open_filter()).await.len(), 2);
+}
+
+async fn a_completed_job_queues_its_verdict_for_review_in_its_transaction(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let input = b"\x00\x00\x00\x18ftypmp42 a video to review".to_vec();
+    let job = s.create_job(new_job(t, &input)).await.unwrap();
+    let claimed = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    let frame = ContentPart {
+        media_type: "image/jpeg".into(),
+        t_ms: Some(4_000),
+        data: b"the frame that matched".to_vec(),
+    };
+    let item = || {
+        Some(NewReviewItem {
+            reason: ReviewReason::Review,
+            priority: 80,
+            content: vec![frame.clone()],
+        })
+    };
+    let verdict = video_verdict(&input);
+    // A stale lease completes nothing and queues nothing.
+    assert!(!s
+        .complete_job(&job.id, "not-the-lease", t, &verdict, None, item())
+        .await
+        .unwrap());
+    assert!(listed(s, t, &open_filter()).await.is_empty());
+
+    assert!(s
+        .complete_job(&job.id, &claimed.lease, t, &verdict, None, item())
+        .await
+        .unwrap());
+    let queued = s
+        .list_review_items(t, &open_filter(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    let got = &queued[0];
+    assert_eq!(got.verdict_id, verdict.id);
+    assert_eq!(
+        (got.content_type.as_str(), got.priority, got.automated),
+        ("video", 80, Suggestion::Block)
+    );
+    assert_eq!(
+        s.review_content(t, &got.id, 0).await.unwrap(),
+        Some(frame.clone())
+    );
+    // The job's input is gone all the same; only the frame kept for review remains.
+    assert_eq!(db.raw_count("SELECT COUNT(*) FROM job_inputs").await, 0);
+
+    // Completing again queues no second item.
+    let mut again = video_verdict(&input);
+    again.id = ulid::Ulid::new().to_string();
+    assert!(!s
+        .complete_job(&job.id, &claimed.lease, t, &again, None, item())
+        .await
+        .unwrap());
+    assert_eq!(listed(s, t, &open_filter()).await.len(), 1);
+    s.integrity_check().await.unwrap();
+}
+
+async fn the_queue_lists_escalated_first_then_by_priority_then_oldest(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let (_, low) = queue(s, t, ReviewReason::Review, 10).await;
+    let (_, high) = queue(s, t, ReviewReason::Review, 90).await;
+    let (_, mid) = queue(s, t, ReviewReason::Review, 50).await;
+    let (_, high_later) = queue(s, t, ReviewReason::Review, 90).await;
+    let (_, sample) = queue(s, t, ReviewReason::Sample, 10).await;
+    let (_, hot) = queue(s, t, ReviewReason::Review, 30).await;
+    let escalated = decide_as(
+        s,
+        "key:a",
+        t,
+        &hot,
+        &escalate(),
+        ClaimRule::UnlessHeldByOther,
+    )
+    .await
+    .unwrap();
+    assert!(escalated.escalated);
+
+    let queue_order = vec![
+        hot.clone(),
+        high.clone(),
+        high_later.clone(),
+        mid.clone(),
+        low.clone(),
+        sample.clone(),
+    ];
+    assert_eq!(listed(s, t, &open_filter()).await, queue_order);
+
+    let oldest_first = ReviewFilter {
+        oldest_first: true,
+        ..open_filter()
+    };
+    let creation_order = vec![
+        low.clone(),
+        high.clone(),
+        mid.clone(),
+        high_later.clone(),
+        sample.clone(),
+        hot.clone(),
+    ];
+    assert_eq!(listed(s, t, &oldest_first).await, creation_order);
+
+    // Filters by reason and by escalation.
+    let by_reason = |reason| ReviewFilter {
+        reason: Some(reason),
+        ..open_filter()
+    };
+    assert_eq!(
+        listed(s, t, &by_reason(ReviewReason::Sample)).await,
+        vec![sample.clone()]
+    );
+    assert_eq!(
+        listed(s, t, &by_reason(ReviewReason::Review)).await,
+        queue_order[..5]
+    );
+    assert!(listed(s, t, &by_reason(ReviewReason::Appeal))
+        .await
+        .is_empty());
+    let by_escalation = |escalated| ReviewFilter {
+        escalated: Some(escalated),
+        ..open_filter()
+    };
+    assert_eq!(listed(s, t, &by_escalation(true)).await, vec![hot.clone()]);
+    assert_eq!(listed(s, t, &by_escalation(false)).await, queue_order[1..]);
+    let sample_escalated = ReviewFilter {
+        escalated: Some(true),
+        ..by_reason(ReviewReason::Sample)
+    };
+    assert!(listed(s, t, &sample_escalated).await.is_empty());
+
+    // Pages of 2 (and of 1, so a cursor sits on the escalated item) give every item exactly
+    // once, in order, in every listing.
+    for filter in [
+        open_filter(),
+        oldest_first.clone(),
+        by_escalation(false),
+        by_reason(ReviewReason::Review),
+    ] {
+        let all = listed(s, t, &filter).await;
+        for size in [1, 2] {
+            assert_eq!(
+                paged(s, t, &filter, size).await,
+                all,
+                "{filter:?} by {size}"
+            );
+        }
+    }
+
+    // A cursor survives the trip through a client.
+    let first = s
+        .list_review_items(t, &open_filter(), None, 2)
+        .await
+        .unwrap();
+    let text = ReviewCursor::after(first.last().unwrap()).encode();
+    let cursor = ReviewCursor::decode(&text).expect("a cursor decodes");
+    let next = s
+        .list_review_items(t, &open_filter(), Some(&cursor), 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&next), queue_order[2..4]);
+
+    // Decided items leave the queue and are listed newest decision first.
+    decide_as(
+        s,
+        "key:a",
+        t,
+        &mid,
+        &approve(),
+        ClaimRule::UnlessHeldByOther,
+    )
+    .await
+    .unwrap();
+    sleep_past(0).await; // a later millisecond for the second decision
+    decide_as(s, "key:a", t, &low, &remove(), ClaimRule::UnlessHeldByOther)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed(s, t, &open_filter()).await,
+        [
+            hot.clone(),
+            high.clone(),
+            high_later.clone(),
+            sample.clone()
+        ]
+    );
+    assert_eq!(
+        listed(s, t, &decided_filter()).await,
+        [low.clone(), mid.clone()]
+    );
+    assert_eq!(paged(s, t, &decided_filter(), 1).await, [low, mid]);
+}
+
+async fn a_claim_is_a_lease_held_by_one_moderator(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let (_, id) = queue(s, t, ReviewReason::Review, 50).await;
+
+    let before = now_ms();
+    let mine = acting_as("key:a", async { s.claim_review(t, &id, LEASE_MS).await })
+        .await
+        .unwrap();
+    let claim = mine.claim.clone().expect("a claim");
+    assert_eq!(claim.actor, "key:a");
+    assert!(claim.until >= before + LEASE_MS as i64, "{claim:?}");
+    assert_eq!(mine.claimed_by(now_ms()), Some("key:a"));
+    assert_eq!(
+        s.get_review_item(t, &id).await.unwrap().unwrap().claim,
+        Some(claim.clone())
+    );
+
+    // Nobody else may take it or give it up while the lease is live.
+    assert_state_conflict(claim_as(s, "key:b", t, &id, LEASE_MS).await, "key:a");
+    assert_state_conflict(release_as(s, "key:b", t, &id).await, "no claim");
+    // Outside any scope the store acts as the system, which is someone else too.
+    assert_state_conflict(s.claim_review(t, &id, LEASE_MS).await, "key:a");
+
+    // The holder renews, then releases: the item is back in the queue, unclaimed.
+    let renewed = claim_as(s, "key:a", t, &id, LEASE_MS).await.unwrap();
+    assert!(renewed.claim.unwrap().until >= claim.until);
+    let released = release_as(s, "key:a", t, &id).await.unwrap();
+    assert_eq!(released.claim, None);
+    assert_eq!(released.state, ReviewState::Open);
+    assert_state_conflict(release_as(s, "key:a", t, &id).await, "no claim");
+
+    // A lease that lapses frees the item for the next moderator.
+    claim_as(s, "key:a", t, &id, 50).await.unwrap();
+    sleep_past(50).await;
+    let lapsed = s.get_review_item(t, &id).await.unwrap().unwrap();
+    assert_eq!(lapsed.claimed_by(now_ms()), None);
+    let taken = claim_as(s, "key:b", t, &id, LEASE_MS).await.unwrap();
+    assert_eq!(taken.claim.unwrap().actor, "key:b");
+    assert_state_conflict(release_as(s, "key:a", t, &id).await, "no claim");
+    assert_state_conflict(claim_as(s, "key:a", t, &id, LEASE_MS).await, "key:b");
+
+    // Unknown items are not found; decided ones cannot be claimed or released.
+    assert_not_found(
+        claim_as(s, "key:a", t, "01NOSUCHITEM00000000000000", LEASE_MS).await,
+        "claim",
+    );
+    assert_not_found(
+        release_as(s, "key:a", t, "01NOSUCHITEM00000000000000").await,
+        "release",
+    );
+    decide_as(s, "key:b", t, &id, &approve(), ClaimRule::Required)
+        .await
+        .unwrap();
+    assert_state_conflict(claim_as(s, "key:a", t, &id, LEASE_MS).await, "decided");
+    assert_state_conflict(release_as(s, "key:b", t, &id).await, "no claim");
+
+    // Every claim and release is audited under its moderator, refusals are not.
+    let subject = format!("review:{id}");
+    let trail: Vec<(String, Action)> = audit_of(s, t)
+        .await
+        .into_iter()
+        .filter(|(e, _)| matches!(e.action, Action::ReviewClaimed | Action::ReviewReleased))
+        .map(|(e, _)| {
+            assert_eq!(e.subject, subject);
+            (e.actor, e.action)
+        })
+        .collect();
+    let expected: Vec<(String, Action)> = [
+        ("key:a", Action::ReviewClaimed),
+        ("key:a", Action::ReviewClaimed),
+        ("key:a", Action::ReviewReleased),
+        ("key:a", Action::ReviewClaimed),
+        ("key:b", Action::ReviewClaimed),
+    ]
+    .into_iter()
+    .map(|(a, action)| (a.to_owned(), action))
+    .collect();
+    assert_eq!(trail, expected);
+    assert_chain_intact(s, t).await;
+}
+
+async fn a_decision_needs_a_live_claim_and_closes_the_item_once(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let (verdict, id) = queue(s, t, ReviewReason::Review, 50).await;
+
+    // Under ClaimRule::Required: no claim, an expired claim and another's claim all refuse.
+    assert_state_conflict(
+        decide_as(s, "key:a", t, &id, &approve(), ClaimRule::Required).await,
+        "claim this item",
+    );
+    claim_as(s, "key:a", t, &id, 50).await.unwrap();
+    sleep_past(50).await;
+    assert_state_conflict(
+        decide_as(s, "key:a", t, &id, &approve(), ClaimRule::Required).await,
+        "expired",
+    );
+    claim_as(s, "key:a", t, &id, LEASE_MS).await.unwrap();
+    for rule in [ClaimRule::Required, ClaimRule::UnlessHeldByOther] {
+        assert_state_conflict(
+            decide_as(s, "key:b", t, &id, &approve(), rule).await,
+            "key:a",
+        );
+    }
+
+    // Bad values are refused before anything is written.
+    let bad_label = decision(ReviewOutcome::Remove, Some("not a label!"), "spam");
+    let long_reason = decision(ReviewOutcome::Approve, None, &"x".repeat(MAX_REASON + 1));
+    let control = decision(ReviewOutcome::Approve, None, "bell\u{7}");
+    for (bad, what) in [
+        (&bad_label, "label"),
+        (&long_reason, "reason"),
+        (&control, "control"),
+    ] {
+        assert_invalid(
+            decide_as(s, "key:a", t, &id, bad, ClaimRule::Required).await,
+            what,
+        );
+    }
+    let not_json = NewDelivery {
+        url: "https://hooks.example.com/rampart".into(),
+        event: "review.decided".into(),
+        payload: "not json".into(),
+    };
+    assert_invalid(
+        acting_as(
+            "key:a",
+            s.decide_review(
+                t,
+                &id,
+                &approve(),
+                ClaimRule::Required,
+                DAY_MS,
+                Some(not_json),
+            ),
+        )
+        .await,
+        "webhook",
+    );
+    assert!(s.review_history(t, &id).await.unwrap().is_empty());
+    let still = s.get_review_item(t, &id).await.unwrap().unwrap();
+    assert_eq!(still.state, ReviewState::Open);
+    assert_eq!(still.claimed_by(now_ms()), Some("key:a"));
+
+    // With a live claim: decided, recorded, stamped on the verdict, webhook queued, at once.
+    let hook = NewDelivery {
+        url: "https://hooks.example.com/rampart".into(),
+        event: "review.decided".into(),
+        payload: serde_json::json!({"event": "review.decided", "item": id}).to_string(),
+    };
+    let decided = acting_as("key:a", async {
+        s.decide_review(
+            t,
+            &id,
+            &approve(),
+            ClaimRule::Required,
+            DAY_MS,
+            Some(hook.clone()),
+        )
+        .await
+    })
+    .await
+    .unwrap();
+    assert_eq!(decided.state, ReviewState::Decided);
+    let d = decided.decision.clone().expect("the decision");
+    assert_eq!(
+        (
+            d.outcome,
+            d.label.as_deref(),
+            d.reason.as_str(),
+            d.actor.as_str()
+        ),
+        (ReviewOutcome::Approve, None, "fine in context", "key:a")
+    );
+    assert!(d.at >= decided.created_at);
+    assert_eq!(decided.claim, None);
+    assert_eq!(
+        decided.reverses,
+        Some(true),
+        "approving an automated block reverses it"
+    );
+    assert_eq!(decided.purge_after, Some(d.at + DAY_MS as i64));
+    assert_eq!(decided.purged_at, None);
+    assert_eq!(decided.content.len(), 1, "kept for the retention period");
+    assert_eq!(
+        s.get_review_item(t, &id).await.unwrap(),
+        Some(decided.clone())
+    );
+    assert_eq!(s.review_history(t, &id).await.unwrap(), vec![d.clone()]);
+
+    let review = Some(VerdictReview {
+        outcome: ReviewOutcome::Approve,
+        at: d.at,
+        by: "key:a".into(),
+    });
+    let stored = s.get_verdict(t, &verdict.id).await.unwrap().unwrap();
+    assert_eq!(stored.review, review);
+    assert_eq!(
+        stored.verdict, verdict,
+        "the verdict JSON is never rewritten"
+    );
+    let listed_verdicts = s.list_verdicts(t, 10, None).await.unwrap();
+    assert_eq!(listed_verdicts[0].review, review);
+
+    // Once only: whatever the rule or the moderator.
+    for (actor, rule) in [
+        ("key:a", ClaimRule::UnlessHeldByOther),
+        ("key:b", ClaimRule::Required),
+    ] {
+        assert_state_conflict(
+            decide_as(s, actor, t, &id, &remove(), rule).await,
+            "decided",
+        );
+    }
+    assert_eq!(s.review_history(t, &id).await.unwrap().len(), 1);
+
+    // The webhook was queued with the decision, due now and not tied to any job.
+    let deliveries = s.list_deliveries(t, None, None, 10).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(
+        (
+            deliveries[0].event.as_str(),
+            deliveries[0].url.as_str(),
+            deliveries[0].job_id.as_deref(),
+            deliveries[0].state
+        ),
+        (
+            "review.decided",
+            hook.url.as_str(),
+            None,
+            DeliveryState::Pending
+        )
+    );
+    let due = s
+        .claim_due_deliveries(now_ms(), 10, LEASE_MS)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].payload, hook.payload);
+
+    // An escalation keeps the item open, flags it and drops the claim; a senior decides it.
+    let (_, hard) = queue(s, t, ReviewReason::Review, 40).await;
+    claim_as(s, "key:a", t, &hard, LEASE_MS).await.unwrap();
+    let up = decide_as(s, "key:a", t, &hard, &escalate(), ClaimRule::Required)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            up.state,
+            up.escalated,
+            up.claim.clone(),
+            up.decision.clone()
+        ),
+        (ReviewState::Open, true, None, None)
+    );
+    assert_eq!((up.reverses, up.purge_after), (None, None));
+    assert_eq!(up.content.len(), 1);
+    claim_as(s, "key:b", t, &hard, LEASE_MS).await.unwrap();
+    let removed = decide_as(s, "key:b", t, &hard, &remove(), ClaimRule::Required)
+        .await
+        .unwrap();
+    assert_eq!(removed.state, ReviewState::Decided);
+    assert!(removed.escalated, "an escalated item stays marked");
+    assert_eq!(
+        removed.reverses,
+        Some(false),
+        "removing an automated block upholds it"
+    );
+    let final_decision = removed.decision.clone().unwrap();
+    assert_eq!(
+        (
+            final_decision.label.as_deref(),
+            final_decision.actor.as_str()
+        ),
+        (Some("profanity"), "key:b")
+    );
+    let history = s.review_history(t, &hard).await.unwrap();
+    let steps: Vec<(ReviewOutcome, &str, &str)> = history
+        .iter()
+        .map(|d| (d.outcome, d.actor.as_str(), d.reason.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (ReviewOutcome::Escalate, "key:a", "needs a senior moderator"),
+            (ReviewOutcome::Remove, "key:b", "insults another user"),
+        ]
+    );
+    assert_eq!(history[1], final_decision);
+    assert!(history[0].at <= history[1].at);
+    assert_eq!(
+        s.list_deliveries(t, None, None, 10).await.unwrap().len(),
+        1,
+        "no webhook asked for, none queued"
+    );
+
+    // ClaimRule::UnlessHeldByOther (bulk): unclaimed items yes, another's live claim no.
+    let (_, free) = queue(s, t, ReviewReason::Review, 20).await;
+    let (_, held) = queue(s, t, ReviewReason::Review, 20).await;
+    claim_as(s, "key:a", t, &held, LEASE_MS).await.unwrap();
+    let bulk = decide_as(
+        s,
+        "key:b",
+        t,
+        &free,
+        &remove(),
+        ClaimRule::UnlessHeldByOther,
+    )
+    .await
+    .unwrap();
+    assert_eq!(bulk.state, ReviewState::Decided);
+    assert_eq!(bulk.decision.unwrap().actor, "key:b");
+    assert_state_conflict(
+        decide_as(
+            s,
+            "key:b",
+            t,
+            &held,
+            &approve(),
+            ClaimRule::UnlessHeldByOther,
+        )
+        .await,
+        "key:a",
+    );
+    assert_eq!(
+        s.get_review_item(t, &held).await.unwrap().unwrap().state,
+        ReviewState::Open
+    );
+    decide_as(
+        s,
+        "key:a",
+        t,
+        &held,
+        &approve(),
+        ClaimRule::UnlessHeldByOther,
+    )
+    .await
+    .unwrap();
+    assert_not_found(
+        decide_as(
+            s,
+            "key:a",
+            t,
+            "01NOSUCHITEM00000000000000",
+            &approve(),
+            ClaimRule::UnlessHeldByOther,
+        )
+        .await,
+        "decide",
+    );
+
+    // One review_decided entry per decision (the escalation included), by its moderator.
+    let decided_by: Vec<(String, serde_json::Value)> = audited(s, t, Action::ReviewDecided)
+        .await
+        .into_iter()
+        .map(|(e, p)| (e.actor, p["outcome"].clone()))
+        .collect();
+    let expected: Vec<(String, serde_json::Value)> = [
+        ("key:a", "approve"),
+        ("key:a", "escalate"),
+        ("key:b", "remove"),
+        ("key:b", "remove"),
+        ("key:a", "approve"),
+    ]
+    .into_iter()
+    .map(|(a, o)| (a.to_owned(), serde_json::json!(o)))
+    .collect();
+    assert_eq!(decided_by, expected);
+    assert_chain_intact(s, t).await;
+}
+
+async fn an_appeal_reopens_content_for_another_moderator(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let verdict = verdict_of_client("post-1");
+    let first = queue_verdict(s, t, &verdict, ReviewReason::Review, 60).await;
+
+    // While the content is in the queue, it cannot be appealed.
+    assert_state_conflict(
+        s.open_appeal(t, &verdict.id, "too early").await,
+        "already in the review queue",
+    );
+    claim_as(s, "key:a", t, &first, LEASE_MS).await.unwrap();
+    decide_as(s, "key:a", t, &first, &remove(), ClaimRule::Required)
+        .await
+        .unwrap();
+    let original = s.get_review_item(t, &first).await.unwrap().unwrap();
+
+    // Unknown content is not found.
+    assert_not_found(s.open_appeal(t, "no-such-content", "x").await, "content");
+    assert_invalid(s.open_appeal(t, "", "x").await, "empty content id");
+    assert_invalid(
+        s.open_appeal(t, &verdict.id, &"x".repeat(MAX_REASON + 1))
+            .await,
+        "long statement",
+    );
+
+    // By verdict id: an appeal item the moderator appealed against may not decide.
+    let statement = "it was a quote, not an insult";
+    let appeal = acting_as("key:user-desk", s.open_appeal(t, &verdict.id, statement))
+        .await
+        .unwrap();
+    assert_ne!(appeal.id, first);
+    assert_eq!(
+        (
+            appeal.reason,
+            appeal.state,
+            appeal.priority,
+            appeal.escalated
+        ),
+        (ReviewReason::Appeal, ReviewState::Open, 60, false)
+    );
+    assert_eq!(appeal.verdict_id, verdict.id);
+    assert_eq!(appeal.client_id.as_deref(), Some("post-1"));
+    assert_eq!(appeal.automated, Suggestion::Block);
+    assert_eq!(
+        appeal.appeal,
+        Some(Appeal {
+            of_item: Some(first.clone()),
+            statement: statement.into(),
+            excluded_actor: Some("key:a".into()),
+        })
+    );
+    assert_eq!(appeal.decision, None);
+    // The retained content comes with it.
+    assert_eq!(appeal.content, original.content);
+    assert!(!appeal.content.is_empty());
+    let part = s.review_content(t, &appeal.id, 0).await.unwrap();
+    assert!(part.is_some());
+    assert_eq!(part, s.review_content(t, &first, 0).await.unwrap());
+    assert_eq!(
+        listed(
+            s,
+            t,
+            &ReviewFilter {
+                reason: Some(ReviewReason::Appeal),
+                ..open_filter()
+            }
+        )
+        .await,
+        vec![appeal.id.clone()]
+    );
+
+    // Now the content is in the queue again: a second appeal conflicts, by id or client id.
+    assert_state_conflict(s.open_appeal(t, &verdict.id, "again").await, "already");
+    assert_state_conflict(s.open_appeal(t, "post-1", "again").await, "already");
+
+    // The moderator appealed against may neither claim nor decide it, under any rule.
+    assert_forbidden(claim_as(s, "key:a", t, &appeal.id, LEASE_MS).await, "claim");
+    for rule in [ClaimRule::Required, ClaimRule::UnlessHeldByOther] {
+        assert_forbidden(
+            decide_as(s, "key:a", t, &appeal.id, &approve(), rule).await,
+            "decide",
+        );
+    }
+    // Another moderator reverses the decision.
+    claim_as(s, "key:b", t, &appeal.id, LEASE_MS).await.unwrap();
+    let upheld = decide_as(s, "key:b", t, &appeal.id, &approve(), ClaimRule::Required)
+        .await
+        .unwrap();
+    assert_eq!(upheld.state, ReviewState::Decided);
+    assert_eq!(
+        upheld.reverses,
+        Some(true),
+        "approve after remove reverses it"
+    );
+    let stored = s.get_verdict(t, &verdict.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.review.map(|r| (r.outcome, r.by)),
+        Some((ReviewOutcome::Approve, "key:b".to_owned()))
+    );
+    // The appealed item keeps its own decision.
+    assert_eq!(
+        s.get_review_item(t, &first).await.unwrap().unwrap(),
+        original
+    );
+
+    // A second appeal, by client id, is of the appeal's decision and excludes its moderator.
+    let again = s
+        .open_appeal(t, "post-1", "please look again")
+        .await
+        .unwrap();
+    let of = again.appeal.clone().unwrap();
+    assert_eq!(
+        (of.of_item.as_deref(), of.excluded_actor.as_deref()),
+        (Some(appeal.id.as_str()), Some("key:b"))
+    );
+    assert_forbidden(claim_as(s, "key:b", t, &again.id, LEASE_MS).await, "claim");
+    claim_as(s, "key:a", t, &again.id, LEASE_MS).await.unwrap();
+    let kept = decide_as(s, "key:a", t, &again.id, &approve(), ClaimRule::Required)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.reverses,
+        Some(false),
+        "approve after approve upholds it"
+    );
+
+    // By client id: the latest verdict with it. Content never reviewed excludes nobody.
+    let older = verdict_of_client("post-2");
+    s.record_verdict(t, &older).await.unwrap();
+    sleep_past(0).await;
+    let newer = verdict_of_client("post-2");
+    s.record_verdict(t, &newer).await.unwrap();
+    let fresh = s.open_appeal(t, "post-2", "not spam").await.unwrap();
+    assert_eq!(fresh.verdict_id, newer.id);
+    assert_eq!(
+        fresh.appeal,
+        Some(Appeal {
+            of_item: None,
+            statement: "not spam".into(),
+            excluded_actor: None,
+        })
+    );
+    assert!(fresh.content.is_empty());
+    assert_eq!(fresh.priority, 50);
+    let decided = decide_as(
+        s,
+        "key:a",
+        t,
+        &fresh.id,
+        &approve(),
+        ClaimRule::UnlessHeldByOther,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        decided.reverses,
+        Some(true),
+        "approve of an automated block"
+    );
+
+    // The audit chain records the appeals and their decisions; the statement is not in it.
+    let opened = audited(s, t, Action::AppealOpened).await;
+    assert_eq!(opened.len(), 3);
+    assert_eq!(opened[0].0.actor, "key:user-desk");
+    assert_eq!(opened[0].0.subject, format!("review:{}", appeal.id));
+    assert_eq!(opened[0].1["of_item"], serde_json::json!(first));
+    assert_eq!(opened[0].1["excluded_actor"], "key:a");
+    let appeal_decided = audited(s, t, Action::AppealDecided).await;
+    let outcomes: Vec<(String, serde_json::Value)> = appeal_decided
+        .iter()
+        .map(|(e, p)| (e.actor.clone(), p["reverses"].clone()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("key:b".to_owned(), serde_json::json!(true)),
+            ("key:a".to_owned(), serde_json::json!(false)),
+            ("key:a".to_owned(), serde_json::json!(true)),
+        ]
+    );
+    let all = serde_json::to_string(&audit_of(s, t).await).unwrap();
+    assert!(
+        !all.contains(statement),
+        "the statement is in the audit log"
+    );
+    assert_chain_intact(s, t).await;
+    s.integrity_check().await.unwrap();
+}
+
+async fn decided_content_is_purged_after_retention_and_the_purge_is_audited(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let decide_with_retention = |id: String, retention_ms: u64| async move {
+        acting_as(
+            "key:a",
+            s.decide_review(
+                t,
+                &id,
+                &remove(),
+                ClaimRule::UnlessHeldByOther,
+                retention_ms,
+                None,
+            ),
+        )
+        .await
+        .unwrap()
+    };
+    let (gone_verdict, gone) = queue(s, t, ReviewReason::Review, 50).await;
+    let (_, gone_too) = queue(s, t, ReviewReason::Sample, 50).await;
+    let (_, kept) = queue(s, t, ReviewReason::Review, 50).await;
+    let (open_verdict, open) = queue(s, t, ReviewReason::Review, 50).await;
+    decide_with_retention(gone.clone(), 0).await;
+    decide_with_retention(gone_too.clone(), 0).await;
+    let kept_item = decide_with_retention(kept.clone(), DAY_MS).await;
+
+    let now = now_ms();
+    assert_eq!(s.purge_review_content(now, 100).await.unwrap(), 2);
+    for id in [&gone, &gone_too] {
+        let item = s.get_review_item(t, id).await.unwrap().unwrap();
+        assert_eq!(item.purged_at, Some(now));
+        assert!(item.content.is_empty(), "content infos after the purge");
+        assert_eq!(s.review_content(t, id, 0).await.unwrap(), None);
+        assert!(item.decision.is_some(), "the decision itself is kept");
+    }
+    for id in [&kept, &open] {
+        let item = s.get_review_item(t, id).await.unwrap().unwrap();
+        assert_eq!(item.purged_at, None);
+        assert_eq!(item.content.len(), 1);
+        assert!(s.review_content(t, id, 0).await.unwrap().is_some());
+    }
+    assert_eq!(
+        s.purge_review_content(now, 100).await.unwrap(),
+        0,
+        "nothing else is due"
+    );
+
+    // When its retention ends the other decided item goes too; an open item never does.
+    let later = kept_item.purge_after.unwrap();
+    assert_eq!(s.purge_review_content(later - 1, 100).await.unwrap(), 0);
+    assert_eq!(s.purge_review_content(later, 100).await.unwrap(), 1);
+    assert_eq!(s.purge_review_content(i64::MAX, 100).await.unwrap(), 0);
+    assert_eq!(s.review_content(t, &kept, 0).await.unwrap(), None);
+    let still_open = s.get_review_item(t, &open).await.unwrap().unwrap();
+    assert_eq!((still_open.purged_at, still_open.content.len()), (None, 1));
+
+    // The limit holds; what it leaves is purged next time.
+    let (_, l1) = queue(s, t, ReviewReason::Review, 1).await;
+    let (_, l2) = queue(s, t, ReviewReason::Review, 1).await;
+    decide_with_retention(l1, 0).await;
+    decide_with_retention(l2, 0).await;
+    let now = now_ms();
+    assert_eq!(s.purge_review_content(now, 1).await.unwrap(), 1);
+    assert_eq!(s.purge_review_content(now, 1).await.unwrap(), 1);
+    assert_eq!(s.purge_review_content(now, 1).await.unwrap(), 0);
+
+    // One retention_purged entry per purge that removed something, naming its items.
+    let purges = audited(s, t, Action::RetentionPurged).await;
+    assert_eq!(purges.len(), 4);
+    let (entry, payload) = &purges[0];
+    assert_eq!(
+        (entry.actor.as_str(), entry.subject.as_str()),
+        ("system", "review_content")
+    );
+    let mut named: Vec<String> = serde_json::from_value(payload["items"].clone()).unwrap();
+    named.sort();
+    let mut expected = vec![gone.clone(), gone_too.clone()];
+    expected.sort();
+    assert_eq!(named, expected);
+    assert_eq!(payload["parts"], 2);
+    assert_eq!(purges[1].1["items"], serde_json::json!([kept]));
+
+    // An appeal of purged content has nothing to show, but still points at the decision.
+    let appeal = s
+        .open_appeal(t, &gone_verdict.id, "please reconsider")
+        .await
+        .unwrap();
+    assert!(appeal.content.is_empty());
+    assert_eq!(appeal.appeal.unwrap().of_item, Some(gone));
+
+    assert_chain_intact(s, t).await;
+    s.integrity_check().await.unwrap();
+    // On SQLite no free page keeps purged content (secure_delete), once the WAL is
+    // checkpointed; the open item's content is still there.
+    db.checkpoint().await;
+    if let Some(bytes) = db.sqlite_bytes() {
+        let on_disk = |text: String| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+        assert!(!on_disk(format!("the content of {}", gone_verdict.id)));
+        assert!(on_disk(format!("the content of {}", open_verdict.id)));
+    }
+}
+
+async fn a_tenant_sees_none_of_another_tenants_review_items(db: &TestDb) {
+    let s = &db.store;
+    let a = s.create_tenant("tenant-a").await.unwrap().id;
+    let b = s.create_tenant("tenant-b").await.unwrap().id;
+    let (verdict, id) = queue(s, a, ReviewReason::Review, 50).await;
+    let (decided_verdict, decided) = queue(s, a, ReviewReason::Review, 50).await;
+    decide_as(
+        s,
+        "key:a",
+        a,
+        &decided,
+        &remove(),
+        ClaimRule::UnlessHeldByOther,
+    )
+    .await
+    .unwrap();
+    let before = s.get_review_item(a, &id).await.unwrap().unwrap();
+
+    // Reads in B's name find nothing.
+    assert_eq!(s.get_review_item(b, &id).await.unwrap(), None);
+    assert!(listed(s, b, &open_filter()).await.is_empty());
+    assert!(listed(s, b, &decided_filter()).await.is_empty());
+    assert_eq!(s.review_content(b, &id, 0).await.unwrap(), None);
+    assert!(s.review_history(b, &decided).await.unwrap().is_empty());
+    let range = (0, now_ms() + 1);
+    assert!(s
+        .list_review_decisions(b, ReviewOutcome::Remove, range.0, range.1, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let counts = s.review_counts(b, range.0, range.1).await.unwrap();
+    assert_eq!(counts, rampart_store::ReviewCounts::default());
+
+    // Changes in B's name are not found and change nothing.
+    assert_not_found(claim_as(s, "key:b", b, &id, LEASE_MS).await, "claim");
+    assert_not_found(release_as(s, "key:b", b, &id).await, "release");
+    for rule in [ClaimRule::Required, ClaimRule::UnlessHeldByOther] {
+        assert_not_found(
+            decide_as(s, "key:b", b, &id, &approve(), rule).await,
+            "decide",
+        );
+    }
+    assert_not_found(s.open_appeal(b, &verdict.id, "mine?").await, "appeal by id");
+    assert_not_found(
+        s.open_appeal(b, &decided_verdict.id, "mine?").await,
+        "appeal of decided",
+    );
+    assert_not_found(
+        s.open_appeal(b, "post-17", "mine?").await,
+        "appeal by client id",
+    );
+    assert_eq!(s.get_review_item(a, &id).await.unwrap(), Some(before));
+    assert!(s
+        .get_review_item(a, &decided)
+        .await
+        .unwrap()
+        .unwrap()
+        .decision
+        .is_some());
+    let b_review: Vec<_> = audit_of(s, b)
+        .await
+        .into_iter()
+        .filter(|(e, _)| e.action != Action::TenantCreated)
+        .collect();
+    assert!(b_review.is_empty(), "{b_review:?}");
+
+    // Who owns an item is known only to audit the reach across tenants.
+    assert_eq!(s.review_item_owner(&id).await.unwrap(), Some(a));
+    assert_eq!(
+        s.review_item_owner("01NOSUCHITEM00000000000000")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn review_counts_and_decisions_sum_up_a_period(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let other = s.create_tenant("globex").await.unwrap().id;
+    let start = now_ms();
+    use Suggestion::{Block, Pass, Review};
+
+    // A text verdict blocked for profanity (harassment passed): reviewed and removed.
+    let v1 = labelled(
+        ContentType::Text,
+        Block,
+        &[(Label::Profanity, Block), (Label::Harassment, Pass)],
+    );
+    // Two text verdicts suggesting review: one approved, one escalated.
+    let v2 = labelled(ContentType::Text, Review, &[(Label::Profanity, Review)]);
+    let v3 = labelled(ContentType::Text, Review, &[(Label::Profanity, Review)]);
+    // An image blocked on two labels, sampled and approved (a reversal).
+    let v4 = labelled(
+        ContentType::Image,
+        Block,
+        &[(Label::Sexual, Block), (Label::Violence, Review)],
+    );
+    // A text verdict that passed, never queued.
+    let v5 = labelled(ContentType::Text, Pass, &[(Label::Profanity, Pass)]);
+
+    let i1 = queue_verdict(s, t, &v1, ReviewReason::Review, 50).await;
+    let i2 = queue_verdict(s, t, &v2, ReviewReason::Review, 50).await;
+    let i3 = queue_verdict(s, t, &v3, ReviewReason::Review, 50).await;
+    let i4 = queue_verdict(s, t, &v4, ReviewReason::Sample, 50).await;
+    s.record_verdict(t, &v5).await.unwrap();
+    let bulk = ClaimRule::UnlessHeldByOther;
+    decide_as(s, "key:a", t, &i1, &remove(), bulk)
+        .await
+        .unwrap();
+    decide_as(s, "key:a", t, &i2, &approve(), bulk)
+        .await
+        .unwrap();
+    decide_as(s, "key:a", t, &i3, &escalate(), bulk)
+        .await
+        .unwrap();
+    decide_as(s, "key:b", t, &i4, &approve(), bulk)
+        .await
+        .unwrap();
+    let appeal = s.open_appeal(t, &v1.id, "a quote").await.unwrap();
+    // Another tenant's activity counts for it alone.
+    let (_, theirs) = queue(s, other, ReviewReason::Review, 50).await;
+    decide_as(s, "key:z", other, &theirs, &approve(), bulk)
+        .await
+        .unwrap();
+    let end = now_ms() + 1;
+
+    let day = |ms: i64| ms.div_euclid(DAY_MS as i64);
+    let flags = [
+        (&v1, "text", "block", "profanity:block"),
+        (&v2, "text", "review", "profanity:review"),
+        (&v3, "text", "review", "profanity:review"),
+        (&v4, "image", "block", "sexual:block,violence:review"),
+        (&v5, "text", "pass", ""),
+    ];
+    let mut expected_verdicts = std::collections::BTreeMap::new();
+    for (v, content_type, suggestion, flagged) in flags {
+        let recorded = s.get_verdict(t, &v.id).await.unwrap().unwrap().recorded_at;
+        *expected_verdicts
+            .entry((
+                day(recorded),
+                content_type.to_owned(),
+                suggestion.to_owned(),
+                flagged.to_owned(),
+            ))
+            .or_insert(0u64) += 1;
+    }
+    let expected_verdicts: Vec<(i64, String, String, String, u64)> = expected_verdicts
+        .into_iter()
+        .map(|((d, c, s, f), n)| (d, c, s, f, n))
+        .collect();
+
+    let mut expected_decisions = std::collections::BTreeMap::new();
+    let mut expected_latencies = Vec::new();
+    for (id, reason, reverses) in [
+        (&i1, "review", false),
+        (&i2, "review", false),
+        (&i3, "review", false),
+        (&i4, "sample", true),
+    ] {
+        for d in s.review_history(t, id).await.unwrap() {
+            *expected_decisions
+                .entry((
+                    day(d.at),
+                    d.outcome.as_str().to_owned(),
+                    reason.to_owned(),
+                    reverses && d.outcome != ReviewOutcome::Escalate,
+                ))
+                .or_insert(0u64) += 1;
+        }
+        let item = s.get_review_item(t, id).await.unwrap().unwrap();
+        if let Some(d) = item.decision {
+            expected_latencies.push(d.at - item.created_at);
+            assert_eq!(item.reverses, Some(reverses), "{reason}");
+        }
+    }
+    let expected_decisions: Vec<(i64, String, String, bool, u64)> = expected_decisions
+        .into_iter()
+        .map(|((d, o, r, rev), n)| (d, o, r, rev, n))
+        .collect();
+    expected_latencies.sort_unstable();
+
+    let counts = s.review_counts(t, start, end).await.unwrap();
+    let mut verdicts = counts.verdicts.clone();
+    verdicts.sort();
+    assert_eq!(verdicts, expected_verdicts);
+    assert_eq!(verdicts.iter().map(|v| v.4).sum::<u64>(), 5);
+    let mut decisions = counts.decisions.clone();
+    decisions.sort();
+    assert_eq!(decisions, expected_decisions);
+    let by_outcome = |o: &str| -> u64 { decisions.iter().filter(|d| d.1 == o).map(|d| d.4).sum() };
+    assert_eq!(
+        (
+            by_outcome("approve"),
+            by_outcome("remove"),
+            by_outcome("escalate")
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(
+        decisions.iter().filter(|d| d.3).map(|d| d.4).sum::<u64>(),
+        1,
+        "one reversal: the sampled image"
+    );
+    let mut latencies = counts.decision_latencies_ms.clone();
+    latencies.sort_unstable();
+    assert_eq!(latencies, expected_latencies);
+    assert_eq!(latencies.len(), 3);
+    assert!(latencies.iter().all(|&l| l >= 0));
+    assert_eq!(counts.appeals_opened, 1);
+    assert_eq!((counts.open_now, counts.escalated_now), (2, 1));
+
+    // Outside the period nothing happened, but what is open now is still open.
+    let later = s
+        .review_counts(t, end + DAY_MS as i64, end + 2 * DAY_MS as i64)
+        .await
+        .unwrap();
+    assert_eq!(
+        later,
+        rampart_store::ReviewCounts {
+            open_now: 2,
+            escalated_now: 1,
+            ..Default::default()
+        }
+    );
+
+    // Statements of reasons: final decisions by outcome, each with its verdict, paged.
+    let approvals = s
+        .list_review_decisions(t, ReviewOutcome::Approve, start, end, None, 100)
+        .await
+        .unwrap();
+    let approved: Vec<(&str, &str)> = approvals
+        .iter()
+        .map(|(item, v)| (item.id.as_str(), v.verdict.id.as_str()))
+        .collect();
+    assert_eq!(
+        approved,
+        [(i2.as_str(), v2.id.as_str()), (i4.as_str(), v4.id.as_str())]
+    );
+    let first = s
+        .list_review_decisions(t, ReviewOutcome::Approve, start, end, None, 1)
+        .await
+        .unwrap();
+    let cursor = (
+        first[0].0.decision.as_ref().unwrap().at,
+        first[0].0.id.as_str(),
+    );
+    let rest = s
+        .list_review_decisions(t, ReviewOutcome::Approve, start, end, Some(cursor), 100)
+        .await
+        .unwrap();
+    assert_eq!(rest, approvals[1..]);
+    let removals = s
+        .list_review_decisions(t, ReviewOutcome::Remove, start, end, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(removals.len(), 1);
+    assert_eq!(removals[0].0.id, i1);
+    assert_eq!(
+        removals[0].1.review.as_ref().map(|r| r.outcome),
+        Some(ReviewOutcome::Remove)
+    );
+    assert!(s
+        .list_review_decisions(t, ReviewOutcome::Escalate, start, end, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(appeal.state, ReviewState::Open);
+}
+
+async fn a_console_session_lives_until_it_ends_expires_or_its_key_is_revoked(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let key = s
+        .create_key(t, Role::Moderator, "review desk")
+        .await
+        .unwrap()
+        .key;
+    let is_hex64 = |v: &str| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit());
+
+    let before = now_ms();
+    let (value, session) = acting_as(format!("key:{}", key.id), async {
+        s.create_console_session(t, &key.id, LEASE_MS).await
+    })
+    .await
+    .unwrap();
+    assert!(is_hex64(&value), "{value}");
+    assert!(is_hex64(&session.csrf), "{}", session.csrf);
+    assert_ne!(session.csrf, value);
+    assert_eq!(
+        (
+            session.tenant,
+            session.key_id.as_str(),
+            session.key_name.as_str(),
+            session.role
+        ),
+        (t, key.id.as_str(), "review desk", Role::Moderator)
+    );
+    assert!(session.expires_at >= before + LEASE_MS as i64);
+    assert_eq!(
+        s.console_session(&value).await.unwrap(),
+        Some(session.clone())
+    );
+
+    // Only the exact value opens it; the store keeps its hash, not the value.
+    let flipped = format!(
+        "{}{}",
+        if value.starts_with('0') { '1' } else { '0' },
+        &value[1..]
+    );
+    for wrong in [
+        flipped.as_str(),
+        &value[..63],
+        "not a session",
+        "",
+        &"z".repeat(64),
+        &value.to_uppercase(),
+    ] {
+        assert_eq!(s.console_session(wrong).await.unwrap(), None, "{wrong:?}");
+    }
+    if let Some(bytes) = db.sqlite_bytes() {
+        let needle = value.as_bytes();
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "the session value is on disk"
+        );
+    }
+
+    // Each sign-in is a session of its own; ending one leaves the other.
+    let (second, _) = s
+        .create_console_session(t, &key.id, LEASE_MS)
+        .await
+        .unwrap();
+    assert_ne!(second, value);
+    s.end_console_session(&value).await.unwrap();
+    s.end_console_session(&value).await.unwrap(); // idempotent
+    s.end_console_session("garbage").await.unwrap();
+    assert_eq!(s.console_session(&value).await.unwrap(), None);
+    assert!(s.console_session(&second).await.unwrap().is_some());
+
+    // Expired sessions are gone.
+    let (instant, _) = s.create_console_session(t, &key.id, 0).await.unwrap();
+    assert_eq!(s.console_session(&instant).await.unwrap(), None);
+    let (short, _) = s.create_console_session(t, &key.id, 50).await.unwrap();
+    sleep_past(50).await;
+    assert_eq!(s.console_session(&short).await.unwrap(), None);
+
+    // Revoking the key ends its sessions, and no new one can start.
+    s.revoke_key(t, &key.id).await.unwrap();
+    assert_eq!(s.console_session(&second).await.unwrap(), None);
+    assert_not_found(
+        s.create_console_session(t, &key.id, LEASE_MS).await,
+        "revoked key",
+    );
+    // Another tenant's key, or an unknown one, starts nothing either.
+    let other = s.create_tenant("globex").await.unwrap().id;
+    let theirs = s.create_key(other, Role::Admin, "admin").await.unwrap().key;
+    assert_not_found(
+        s.create_console_session(t, &theirs.id, LEASE_MS).await,
+        "another tenant's key",
+    );
+    assert_not_found(
+        s.create_console_session(t, "0000000000000000", LEASE_MS)
+            .await,
+        "unknown key",
+    );
+
+    // Every sign-in is audited, naming the key and never the session value.
+    let signed_in = audited(s, t, Action::ConsoleSignedIn).await;
+    assert_eq!(signed_in.len(), 4);
+    let subject = format!("key:{}", key.id);
+    assert!(signed_in.iter().all(|(e, _)| e.subject == subject));
+    assert_eq!(signed_in[0].0.actor, subject);
+    assert_eq!(signed_in[0].1["key_id"], serde_json::json!(key.id));
+    let all = serde_json::to_string(&audit_of(s, t).await).unwrap();
+    assert!(!all.contains(&value) && !all.contains(&session.csrf));
+    assert_chain_intact(s, t).await;
+}
+
+async fn concurrent_claims_and_decisions_have_one_winner(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    for round in 0..3 {
+        // Eight moderators claim one item at once: one holds it, the others are told who.
+        let (_, id) = queue(s, t, ReviewReason::Review, 50).await;
+        let claims: Vec<_> = (0..8)
+            .map(|n| {
+                let (s, id) = (s.clone(), id.clone());
+                tokio::spawn(async move {
+                    acting_as(format!("key:m{n}"), s.claim_review(t, &id, LEASE_MS)).await
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in claims {
+            match task.await.unwrap() {
+                Ok(item) => winners.push(item.claim.unwrap().actor),
+                Err(StoreError::StateConflict(m)) => assert!(m.contains("claimed by"), "{m}"),
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        let holder = s.get_review_item(t, &id).await.unwrap().unwrap().claim;
+        assert_eq!(holder.map(|c| c.actor), winners.pop());
+
+        // Eight bulk decisions of one unclaimed item at once: one decides it.
+        let (_, id) = queue(s, t, ReviewReason::Review, 50).await;
+        let decisions: Vec<_> = (0..8)
+            .map(|n| {
+                let (s, id) = (s.clone(), id.clone());
+                tokio::spawn(async move {
+                    acting_as(
+                        format!("key:m{n}"),
+                        s.decide_review(
+                            t,
+                            &id,
+                            &approve(),
+                            ClaimRule::UnlessHeldByOther,
+                            DAY_MS,
+                            None,
+                        ),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut decided = 0;
+        for task in decisions {
+            match task.await.unwrap() {
+                Ok(_) => decided += 1,
+                Err(StoreError::StateConflict(m)) => assert!(m.contains("decided"), "{m}"),
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+        assert_eq!(decided, 1, "round {round}");
+        assert_eq!(s.review_history(t, &id).await.unwrap().len(), 1);
+
+        // Eight appeals of one decided content at once: one item reopens it.
+        let appeals: Vec<_> = (0..8)
+            .map(|n| {
+                let (s, id) = (s.clone(), id.clone());
+                tokio::spawn(async move {
+                    let verdict = s.get_review_item(t, &id).await.unwrap().unwrap().verdict_id;
+                    s.open_appeal(t, &verdict, &format!("appeal {n}")).await
+                })
+            })
+            .collect();
+        let mut opened = 0;
+        for task in appeals {
+            match task.await.unwrap() {
+                Ok(_) => opened += 1,
+                Err(StoreError::StateConflict(m)) => assert!(m.contains("already"), "{m}"),
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+        assert_eq!(opened, 1, "round {round}");
+    }
+    assert_chain_intact(s, t).await;
+    s.integrity_check().await.unwrap();
 }

@@ -301,6 +301,10 @@ impl SqlStore {
         let until = later(now, lease_ms);
         on_pool!(&self.pool, |pool, Db, begin| {
             let mut tx = pool.begin_with(begin).await?;
+            // Check and change under the tenant's chain lock (taken for the audit entry anyway):
+            // on PostgreSQL (READ COMMITTED) a plain read would let two concurrent claims or
+            // decisions both pass the checks below. A no-op on SQLite (BEGIN IMMEDIATE).
+            tx.lock_chain(tenant.0).await?;
             let row = sqlx::query(
                 "SELECT state, claimed_by, claim_until, excluded_actor, verdict_id \
                  FROM review_items WHERE tenant_id = $1 AND id = $2",
@@ -366,6 +370,8 @@ impl SqlStore {
         let now = now_ms();
         on_pool!(&self.pool, |pool, Db, begin| {
             let mut tx = pool.begin_with(begin).await?;
+            // Serialised per tenant, as in `review_claim`.
+            tx.lock_chain(tenant.0).await?;
             let row = sqlx::query(
                 "SELECT state, claimed_by, claim_until FROM review_items \
                  WHERE tenant_id = $1 AND id = $2",
@@ -425,6 +431,8 @@ impl SqlStore {
         let delivery_id = self.new_id();
         on_pool!(&self.pool, |pool, Db, begin| {
             let mut tx = pool.begin_with(begin).await?;
+            // Serialised per tenant, as in `review_claim`.
+            tx.lock_chain(tenant.0).await?;
             let row = sqlx::query(
                 "SELECT state, claimed_by, claim_until, excluded_actor, verdict_id, automated, \
                  reason, appeal_of FROM review_items WHERE tenant_id = $1 AND id = $2",
@@ -614,6 +622,9 @@ impl SqlStore {
         let item_id = self.new_id();
         on_pool!(&self.pool, |pool, Db, begin| {
             let mut tx = pool.begin_with(begin).await?;
+            // Serialised per tenant, as in `review_claim`: no second appeal passes the
+            // open-item check meanwhile.
+            tx.lock_chain(tenant.0).await?;
             let mut verdict = sqlx::query(
                 "SELECT id, content_type, client_id, suggestion FROM verdicts \
                  WHERE tenant_id = $1 AND id = $2",
