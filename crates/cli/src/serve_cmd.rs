@@ -68,6 +68,9 @@ pub struct JobArgs {
     /// jitter, for 24 hours.
     #[arg(long, env = "RAMPART_WEBHOOK_RETRY_BASE", default_value_t = 5.0)]
     webhook_retry_base: f64,
+    /// Seconds between sweeps that purge review content past its retention period.
+    #[arg(long, env = "RAMPART_PURGE_INTERVAL", default_value_t = 60.0)]
+    purge_interval: f64,
 }
 
 impl JobArgs {
@@ -83,6 +86,13 @@ impl JobArgs {
         config.media_workers = self.media_workers;
         config.jobs_per_tenant = self.jobs_per_tenant.max(1);
         config.webhook_backoff.base = Duration::from_secs_f64(self.webhook_retry_base);
+        if !(self.purge_interval >= 0.1 && self.purge_interval <= 86_400.0) {
+            return Err(crate::InputError(
+                "--purge-interval must lie in [0.1, 86400] seconds".into(),
+            )
+            .into());
+        }
+        config.purge_interval = Duration::from_secs_f64(self.purge_interval);
         Ok(())
     }
 }

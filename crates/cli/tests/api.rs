@@ -55,6 +55,15 @@ const V1_ROUTES: &[(&str, &[&str])] = &[
     ("/v1/audit/verify", &["get"]),
     ("/v1/audit/head", &["get"]),
     ("/v1/reports/dsa", &["get"]),
+    ("/v1/reports/transparency", &["get"]),
+    ("/v1/reviews", &["get"]),
+    ("/v1/reviews/decisions", &["post"]),
+    ("/v1/reviews/{id}", &["get"]),
+    ("/v1/reviews/{id}/content/{part}", &["get"]),
+    ("/v1/reviews/{id}/claim", &["post"]),
+    ("/v1/reviews/{id}/release", &["post"]),
+    ("/v1/reviews/{id}/decision", &["post"]),
+    ("/v1/appeals", &["post"]),
 ];
 
 // ----- small helpers -----

@@ -13,5 +13,7 @@ mod text;
 
 pub use datadir::{DataDir, LoadError};
 pub use image::{FrameScan, ImageDetectors, ImageModerator, ModerateError};
-pub use media::{MediaModerateError, MediaModerator, ProgressFn};
+pub use media::{
+    evidence_frames, MediaModerateError, MediaModerator, ProgressFn, MAX_EVIDENCE_FRAMES,
+};
 pub use text::{scan_options, TextModerator};

@@ -507,6 +507,85 @@ fn finding_key(signal: &Signal) -> String {
     )
 }
 
+/// Most frames [`evidence_frames`] returns.
+pub const MAX_EVIDENCE_FRAMES: usize = 8;
+
+/// JPEG stills of a video at the start of each piece of visual evidence in `verdict` (bank,
+/// model, QR and OCR findings), at most [`MAX_EVIDENCE_FRAMES`], the longer side at most
+/// `max_side` pixels: what a moderator looks at instead of the whole video. Each is the first
+/// frame at or after its time. Empty when the video has no visual evidence or cannot be read
+/// again (the verdict stands either way).
+pub fn evidence_frames(
+    path: &Path,
+    verdict: &Verdict,
+    limits: &VideoLimits,
+    max_side: u32,
+) -> Vec<(f64, Vec<u8>)> {
+    use rampart_types::EvidenceKind;
+    let mut wanted: Vec<f64> = verdict
+        .labels
+        .iter()
+        .filter(|l| l.suggestion != rampart_types::Suggestion::Pass)
+        .flat_map(|l| &l.evidence)
+        .filter(|e| !matches!(e.kind, EvidenceKind::Asr))
+        .filter_map(|e| e.t_start)
+        .filter(|t| t.is_finite() && *t >= 0.0)
+        .map(|t| (t * 2.0).floor() / 2.0)
+        .collect();
+    wanted.sort_by(f64::total_cmp);
+    wanted.dedup();
+    wanted.truncate(MAX_EVIDENCE_FRAMES);
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let options = SamplingOptions {
+        interval_s: 0.5,
+        scene_threshold: None,
+        max_side: Some(max_side),
+        ..SamplingOptions::default()
+    };
+    let mut next = 0;
+    let mut frames = Vec::new();
+    let result = sample_frames(path, &options, limits, |frame| {
+        if next < wanted.len() && frame.t + 1e-3 >= wanted[next] {
+            if let Some(jpeg) = encode_jpeg(frame.width, frame.height, &frame.rgb) {
+                frames.push((frame.t, jpeg));
+            }
+            // One frame serves every target it reaches.
+            while next < wanted.len() && frame.t + 1e-3 >= wanted[next] {
+                next += 1;
+            }
+        }
+        if next >= wanted.len() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    if result.is_err() {
+        return Vec::new();
+    }
+    frames
+}
+
+/// A baseline JPEG (quality 80, 4:2:0) of packed RGB pixels.
+fn encode_jpeg(width: u32, height: u32, rgb: &[u8]) -> Option<Vec<u8>> {
+    let image = turbojpeg::Image {
+        pixels: rgb,
+        width: width as usize,
+        pitch: width as usize * 3,
+        height: height as usize,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    if rgb.len() < image.pitch * image.height || width == 0 || height == 0 {
+        return None;
+    }
+    let mut compressor = turbojpeg::Compressor::new().ok()?;
+    compressor.set_quality(80);
+    compressor.set_subsamp(turbojpeg::Subsamp::Sub2x2);
+    compressor.compress_to_vec(image).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::Thumbnail;

@@ -156,6 +156,38 @@ impl Default for MediaSettings {
     }
 }
 
+/// What goes to the human-review queue, and how long content kept for it stays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewSettings {
+    /// Queue verdicts whose suggestion is `review` (keep this on unless nobody reviews).
+    pub queue_review: bool,
+    /// Fraction (0–1) of automated `pass` verdicts also queued, as a quality check.
+    pub sample_pass: f64,
+    /// Fraction (0–1) of automated `block` verdicts also queued, as a quality check.
+    pub sample_block: f64,
+    /// Keep the submitted content for the moderator while an item is open (text, image,
+    /// video frames at the evidence); off leaves only hashes and evidence snippets.
+    pub keep_content: bool,
+    /// Hours the kept content stays after the item is decided, then it is purged (audited).
+    pub retention_hours: f64,
+    /// Minutes a moderator's claim on an item lasts before it returns to the queue.
+    pub claim_minutes: f64,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        ReviewSettings {
+            queue_review: true,
+            sample_pass: 0.0,
+            sample_block: 0.0,
+            keep_content: true,
+            retention_hours: 72.0,
+            claim_minutes: 15.0,
+        }
+    }
+}
+
 /// A versioned moderation policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,6 +202,8 @@ pub struct Policy {
     pub image: ImageSettings,
     #[serde(default)]
     pub media: MediaSettings,
+    #[serde(default)]
+    pub review: ReviewSettings,
 }
 
 /// Why a policy was refused.
@@ -185,6 +219,12 @@ pub enum PolicyError {
     BadName(String),
     #[error("media.frame_interval_s must lie in 0.04..=60 seconds, not {0}")]
     BadFrameInterval(f64),
+    #[error("review.{field} must lie in {range}, not {value}")]
+    BadReviewSetting {
+        field: &'static str,
+        range: &'static str,
+        value: f64,
+    },
 }
 
 /// The suggestion for a whole piece of content and for each of its labels.
@@ -229,6 +269,7 @@ impl Default for Policy {
             text: TextSettings::default(),
             image: ImageSettings::default(),
             media: MediaSettings::default(),
+            review: ReviewSettings::default(),
         }
     }
 }
@@ -265,6 +306,41 @@ impl Policy {
         let interval = self.media.frame_interval_s;
         if !(0.04..=60.0).contains(&interval) {
             return Err(PolicyError::BadFrameInterval(interval));
+        }
+        let r = &self.review;
+        for (field, value, range, ok) in [
+            (
+                "sample_pass",
+                r.sample_pass,
+                "0..=1",
+                (0.0..=1.0).contains(&r.sample_pass),
+            ),
+            (
+                "sample_block",
+                r.sample_block,
+                "0..=1",
+                (0.0..=1.0).contains(&r.sample_block),
+            ),
+            (
+                "retention_hours",
+                r.retention_hours,
+                "0..=8784 hours (a leap year)",
+                (0.0..=8784.0).contains(&r.retention_hours),
+            ),
+            (
+                "claim_minutes",
+                r.claim_minutes,
+                "1..=1440 minutes",
+                (1.0..=1440.0).contains(&r.claim_minutes),
+            ),
+        ] {
+            if !ok {
+                return Err(PolicyError::BadReviewSetting {
+                    field,
+                    range,
+                    value,
+                });
+            }
         }
         for name in self.labels.keys() {
             let label: Label = name
@@ -395,6 +471,33 @@ mod tests {
             Some(Suggestion::Block),
         )]);
         assert_eq!(d.suggestion, Suggestion::Block);
+    }
+
+    #[test]
+    fn review_settings_default_to_queueing_reviews_and_are_validated() {
+        let policy = Policy::from_toml(
+            "name = \"p\"\nversion = 1\n[review]\nsample_pass = 0.01\nretention_hours = 24\n",
+        )
+        .unwrap();
+        assert_eq!(policy.review.sample_pass, 0.01);
+        assert_eq!(policy.review.retention_hours, 24.0);
+        assert!(policy.review.queue_review && policy.review.keep_content);
+        for bad in [
+            "sample_pass = 1.5",
+            "sample_block = -0.1",
+            "retention_hours = 100000",
+            "claim_minutes = 0",
+            "sample_pass = nan",
+        ] {
+            let toml = format!("name = \"p\"\nversion = 1\n[review]\n{bad}\n");
+            assert!(
+                matches!(
+                    Policy::from_toml(&toml),
+                    Err(PolicyError::BadReviewSetting { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -140,7 +140,14 @@ async fn unfinished_jobs_come_back_after_a_restart_and_complete_once() {
         let done = lease.job().clone();
         let claim = store.claim_job(&done.id, 60_000).await.unwrap().unwrap();
         assert!(store
-            .complete_job(&done.id, &claim.lease, done.tenant, &verdict(&done), None, None)
+            .complete_job(
+                &done.id,
+                &claim.lease,
+                done.tenant,
+                &verdict(&done),
+                None,
+                None
+            )
             .await
             .unwrap());
         lease.done().await;
@@ -186,7 +193,14 @@ async fn unfinished_jobs_come_back_after_a_restart_and_complete_once() {
         tenant,
     };
     assert!(store
-        .complete_job(&job, &reclaimed.lease, tenant, &verdict(&jobref), None, None)
+        .complete_job(
+            &job,
+            &reclaimed.lease,
+            tenant,
+            &verdict(&jobref),
+            None,
+            None
+        )
         .await
         .unwrap());
     let mut late = verdict(&jobref);

@@ -210,6 +210,16 @@ pub mod roles {
     pub const READ_WEBHOOKS: &[Role] = &[Admin, Auditor];
     /// Change the webhook URL or rotate its secret.
     pub const EDIT_WEBHOOKS: &[Role] = &[Admin];
+    /// See the review queue and its decisions (not the kept content).
+    pub const READ_REVIEWS: &[Role] = &[Admin, Moderator, Auditor];
+    /// Claim and decide review items, see the content kept for them.
+    pub const REVIEW: &[Role] = &[Admin, Moderator];
+    /// File an appeal for a user (the platform's back end, or a moderator on a user's behalf).
+    pub const APPEAL: &[Role] = &[Admin, Submitter, Moderator];
+    /// Read transparency reports (aggregate counts, no content).
+    pub const READ_REPORTS: &[Role] = &[Admin, Moderator, Auditor];
+    /// Sign in to the review console (submitters have nothing to do there).
+    pub const CONSOLE: &[Role] = &[Admin, Moderator, Auditor];
 }
 
 #[cfg(test)]

@@ -102,6 +102,8 @@ impl From<rampart_store::StoreError> for ApiError {
                 ApiError::new(ErrorCode::Conflict, format!("{what} already exists"))
             }
             StoreError::Invalid { field, reason } => ApiError::invalid(field, reason),
+            StoreError::StateConflict(message) => ApiError::new(ErrorCode::Conflict, message),
+            StoreError::Forbidden(message) => ApiError::new(ErrorCode::Forbidden, message),
             other => ApiError::internal(other),
         }
     }

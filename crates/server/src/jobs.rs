@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rampart_moderate::MediaModerateError;
 use rampart_queue::Lease;
 use rampart_store::{
-    DeliveryAttempt, DeliveryOutcome, DueDelivery, Job, JobKind, NewDelivery, Store, StoreError,
-    TenantId, WebhookConfig,
+    ContentPart, DeliveryAttempt, DeliveryOutcome, DueDelivery, Job, JobKind, NewDelivery,
+    NewReviewItem, Store, StoreError, TenantId, WebhookConfig,
 };
 use rampart_types::{ErrorCode, Verdict};
 use rampart_webhook::{Backoff, Sender};
@@ -34,10 +34,12 @@ pub const MAX_ATTEMPTS: u32 = 3;
 const LEASE: Duration = Duration::from_secs(60);
 /// How often a running job renews its claim and saves its progress.
 const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// Longer side of the video stills kept for review, in pixels.
+const EVIDENCE_FRAME_SIDE: u32 = 640;
 /// Deliveries sent at once by one node.
 const DELIVERY_BATCH: u32 = 16;
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -122,7 +124,8 @@ async fn run_one(state: &AppState, spool: &std::path::Path, lease: Lease) {
     lease.done().await;
 }
 
-type JobResult = Result<Verdict, (ErrorCode, String)>;
+/// The verdict and the review item the policy queues with it, or why the job failed.
+type JobResult = Result<(Verdict, Option<NewReviewItem>), (ErrorCode, String)>;
 
 /// Moderates the spooled file on the blocking pool, renewing the claim meanwhile.
 async fn moderate(
@@ -147,10 +150,30 @@ async fn moderate(
             p.store(fraction.to_bits(), Ordering::Relaxed);
             !c.load(Ordering::Relaxed)
         };
-        match kind {
+        let verdict = match kind {
             JobKind::Video => moderator.video_verdict(&path_owned, sha, client_id, &mut report),
             JobKind::Audio => moderator.audio_verdict(&path_owned, sha, client_id, &mut report),
-        }
+        }?;
+        // A video's kept content is stills at its visual evidence; an audio file keeps none
+        // (its evidence already carries the recognised words).
+        let review = &moderator.image.text.policy.review;
+        let item = crate::review::item_for(&verdict, review, || match kind {
+            JobKind::Video => rampart_moderate::evidence_frames(
+                &path_owned,
+                &verdict,
+                &moderator.video_limits,
+                EVIDENCE_FRAME_SIDE,
+            )
+            .into_iter()
+            .map(|(t, jpeg)| ContentPart {
+                media_type: "image/jpeg".into(),
+                t_ms: Some((t * 1000.0).round() as i64),
+                data: jpeg,
+            })
+            .collect(),
+            JobKind::Audio => Vec::new(),
+        });
+        Ok((verdict, item))
     });
     let outcome = loop {
         tokio::select! {
@@ -169,7 +192,7 @@ async fn moderate(
         }
     };
     match outcome {
-        Ok(Ok(verdict)) => Ok(verdict),
+        Ok(Ok(done)) => Ok(done),
         Ok(Err(error)) => Err(media_failure(&error)),
         Err(panic) => Err((
             ErrorCode::Internal,
@@ -203,7 +226,7 @@ async fn finish(state: &AppState, job: Job, token: &str, result: JobResult) {
     view.progress = 1.0;
     view.finished_at = Some(now_ms());
     let event = match &result {
-        Ok(verdict) => {
+        Ok((verdict, _)) => {
             view.state = "succeeded".into();
             view.verdict = Some(verdict.clone());
             "job.succeeded"
@@ -223,10 +246,10 @@ async fn finish(state: &AppState, job: Job, token: &str, result: JobResult) {
         payload: serde_json::to_string(&Callback { event, job: &view }).unwrap_or_default(),
     });
     let stored = match &result {
-        Ok(verdict) => {
+        Ok((verdict, item)) => {
             state
                 .store
-                .complete_job(&id, token, tenant, verdict, delivery)
+                .complete_job(&id, token, tenant, verdict, delivery, item.clone())
                 .await
         }
         Err((code, message)) => {
@@ -238,7 +261,7 @@ async fn finish(state: &AppState, job: Job, token: &str, result: JobResult) {
     };
     match stored {
         Ok(true) => {
-            if let Ok(verdict) = &result {
+            if let Ok((verdict, _)) = &result {
                 crate::metrics::verdict(verdict);
             }
             metrics::counter!("rampart_jobs_finished_total", "event" => event).increment(1);

@@ -22,10 +22,12 @@
 //! Not for: the command line (the `rampart` binary wraps [`serve`] and [`create_key`]).
 
 pub mod auth;
+pub mod console;
 pub mod engine;
 pub mod error;
 mod jobs;
 mod metrics;
+pub mod review;
 mod routes;
 pub mod state;
 
@@ -101,6 +103,8 @@ pub struct ServeConfig {
     pub jobs_per_tenant: usize,
     /// Webhook retry schedule.
     pub webhook_backoff: rampart_webhook::Backoff,
+    /// Time between sweeps of review content past its retention period.
+    pub purge_interval: Duration,
 }
 
 impl ServeConfig {
@@ -123,6 +127,7 @@ impl ServeConfig {
             media_workers: 1,
             jobs_per_tenant: 1,
             webhook_backoff: rampart_webhook::Backoff::default(),
+            purge_interval: review::PURGE_EVERY,
         }
     }
 }
@@ -364,7 +369,8 @@ async fn open_queue(
     })
 }
 
-/// Job workers, the webhook dispatcher and, in scale-out, the change broadcast.
+/// Job workers, the webhook dispatcher, the retention sweeper and, in scale-out, the change
+/// broadcast.
 async fn start_background(config: &ServeConfig, state: &AppState) -> Result<(), ServerError> {
     jobs::start(
         state.clone(),
@@ -372,6 +378,9 @@ async fn start_background(config: &ServeConfig, state: &AppState) -> Result<(), 
         config.data.join("spool"),
         config.webhook_backoff,
     );
+    // Content kept for review goes when its retention period ends (every node sweeps; the
+    // store's per-item update makes a double purge harmless).
+    tokio::spawn(review::purge_forever(state.clone(), config.purge_interval));
     if let Some(url) = &config.nats {
         let bus = rampart_queue::ChangeBus::connect(url)
             .await

@@ -9,6 +9,7 @@ pub mod moderate;
 pub mod ops;
 pub mod policies;
 pub mod reports;
+pub mod reviews;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
@@ -46,7 +47,10 @@ use crate::state::AppState;
         lists::list_entries, lists::add_entries, lists::remove_entries,
         policies::list_policies, policies::put_policy, policies::get_policy, policies::policy_versions,
         audit::list_audit, audit::verify_audit, audit::audit_head,
-        reports::dsa_report,
+        reports::dsa_report, reports::transparency_report,
+        reviews::list_reviews, reviews::get_review, reviews::get_review_content,
+        reviews::claim_review, reviews::release_review, reviews::decide_review,
+        reviews::bulk_decide, reviews::create_appeal,
     ),
     modifiers(&BearerAuth, &CommonResponses, &ExactlyOneText),
     tags(
@@ -58,7 +62,8 @@ use crate::state::AppState;
         (name = "banks", description = "Hash banks (PDQ, MD5, SHA-256); changes apply to the next request"),
         (name = "policies", description = "Versioned policies"),
         (name = "keys", description = "API keys of the caller's tenant"),
-        (name = "reports", description = "Statements of reasons (DSA Transparency Database format)"),
+        (name = "reports", description = "Statements of reasons (DSA Transparency Database format) and transparency reports"),
+        (name = "reviews", description = "The human-review queue: claim, decide, escalate, bulk decisions; appeals"),
         (name = "audit", description = "The tenant's hash-chained audit log: read, verify, publish its head"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
@@ -311,6 +316,27 @@ pub fn router(state: AppState, max_in_flight: usize) -> Router {
         .route("/v1/audit/verify", get(audit::verify_audit))
         .route("/v1/audit/head", get(audit::audit_head))
         .route("/v1/reports/dsa", get(reports::dsa_report))
+        .route(
+            "/v1/reports/transparency",
+            get(reports::transparency_report),
+        )
+        .route("/v1/reviews", get(reviews::list_reviews))
+        .route(
+            "/v1/reviews/decisions",
+            post(reviews::bulk_decide).layer(json),
+        )
+        .route("/v1/reviews/{id}", get(reviews::get_review))
+        .route(
+            "/v1/reviews/{id}/content/{part}",
+            get(reviews::get_review_content),
+        )
+        .route("/v1/reviews/{id}/claim", post(reviews::claim_review))
+        .route("/v1/reviews/{id}/release", post(reviews::release_review))
+        .route(
+            "/v1/reviews/{id}/decision",
+            post(reviews::decide_review).layer(json),
+        )
+        .route("/v1/appeals", post(reviews::create_appeal).layer(json))
         // Shedding covers the API only: health checks and metrics scrapes must keep answering
         // when the server is saturated.
         .layer(
@@ -336,6 +362,7 @@ pub fn router(state: AppState, max_in_flight: usize) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi_json))
         .merge(v1)
+        .merge(crate::console::router())
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(middleware::from_fn(audit_actor))

@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::future::try_join_all;
+use rampart_store::NewReviewItem;
 use rampart_types::{ErrorCode, Verdict};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -134,18 +135,21 @@ pub(crate) fn check_client_id(client_id: &Option<String>) -> Result<(), ApiError
     }
 }
 
-/// Records verdicts (concurrently, so that they share one group commit) and counts them.
+/// Records verdicts (concurrently, so that they share one group commit), each with the review
+/// item the policy queues for it (same index in `items`; missing means none), and counts them.
 pub(crate) async fn record(
     state: &AppState,
     caller: &Caller,
     verdicts: &[Verdict],
+    mut items: Vec<Option<NewReviewItem>>,
 ) -> Result<(), ApiError> {
     let started = Instant::now();
-    let result = try_join_all(
-        verdicts
-            .iter()
-            .map(|v| state.store.record_verdict(caller.tenant(), v)),
-    )
+    items.resize(verdicts.len(), None);
+    let result = try_join_all(verdicts.iter().zip(items).map(|(v, item)| {
+        state
+            .store
+            .record_verdict_for_review(caller.tenant(), v, item)
+    }))
     .await;
     crate::metrics::store_op("record_verdict", started);
     result.map_err(ApiError::internal)?;
@@ -218,22 +222,31 @@ pub async fn moderate_text(
         .map_err(engine_error)?;
     let client_id = request.client_id;
     let total: usize = texts.iter().map(String::len).sum();
-    let verdicts: Vec<Verdict> = if total <= INLINE_BYTES {
-        texts
+    let (verdicts, texts_kept): (Vec<Verdict>, Vec<String>) = if total <= INLINE_BYTES {
+        let verdicts = texts
             .iter()
             .map(|t| moderator.verdict(t, client_id.clone()))
-            .collect()
+            .collect();
+        (verdicts, texts)
     } else {
+        let m = moderator.clone();
         tokio::task::spawn_blocking(move || {
-            texts
+            let verdicts = texts
                 .iter()
-                .map(|t| moderator.verdict(t, client_id.clone()))
-                .collect()
+                .map(|t| m.verdict(t, client_id.clone()))
+                .collect();
+            (verdicts, texts)
         })
         .await
         .map_err(ApiError::internal)?
     };
-    record(&state, &caller, &verdicts).await?;
+    let review = &moderator.policy.review;
+    let items = verdicts
+        .iter()
+        .zip(&texts_kept)
+        .map(|(v, text)| crate::review::item_for(v, review, || crate::review::text_content(text)))
+        .collect();
+    record(&state, &caller, &verdicts, items).await?;
     let response = if batch {
         TextResponse::Many(Verdicts { verdicts })
     } else {
@@ -360,6 +373,8 @@ pub async fn moderate_image(
         .map_err(ApiError::internal)?;
     let client_id = input.client_id;
     let bytes = input.bytes;
+    let review = moderator.text.policy.review.clone();
+    let kept = bytes.clone();
     let verdict = tokio::task::spawn_blocking(move || moderator.verdict(&bytes, client_id))
         .await
         .map_err(ApiError::internal)?
@@ -371,6 +386,7 @@ pub async fn moderate_image(
                 ApiError::new(code, e.to_string())
             }
         })?;
-    record(&state, &caller, std::slice::from_ref(&verdict)).await?;
+    let item = crate::review::item_for(&verdict, &review, || crate::review::image_content(&kept));
+    record(&state, &caller, std::slice::from_ref(&verdict), vec![item]).await?;
     Ok(Json(verdict))
 }
