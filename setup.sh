@@ -16,7 +16,8 @@ export RAMPART_TESTDATA="${RAMPART_TESTDATA:-$(cd .. && pwd)/shared/testdata}"
 # with English data and Leptonica (OCR; clang for their bindings), ImageMagick (renders text
 # fixtures in the OCR tests), FFmpeg's libraries and headers (video and audio decoding through
 # ffmpeg-next) with the ffmpeg program (the decode baseline of the video benchmark), cmake (builds
-# whisper.cpp for speech recognition). Installed only when missing; `apt-get update` first.
+# whisper.cpp for speech recognition), Chromium (the console's browser tests), wrk and hyperfine
+# (the HTTP and command benchmarks). Installed only when missing; `apt-get update` first.
 need_packages() {
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

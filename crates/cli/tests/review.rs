@@ -14,6 +14,9 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -75,8 +78,47 @@ fn today() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// A webhook receiver that answers 200 and keeps each request's headers and body.
+/// Requests a receiver got: (header lines, body).
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
+fn hook_receiver() -> (String, Received) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got: Received = Arc::default();
+    let log = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut headers, mut len) = (String::new(), 0usize);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                headers.push_str(&line);
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            log.lock()
+                .unwrap()
+                .push((headers, String::from_utf8_lossy(&body).into_owned()));
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, got)
+}
+
 fn review_queue_end_to_end(backend: &Backend) {
-    let mut server = start(backend, &["--purge-interval", "0.2"]);
+    let mut server = start(
+        backend,
+        &["--purge-interval", "0.2", "--fetch-allow", "127.0.0.1"],
+    );
     let api = Api { addr: server.addr };
     let admin = server
         .admin_key
@@ -98,6 +140,9 @@ fn review_queue_end_to_end(backend: &Backend) {
         b"[labels.profanity]\nblock = 0.7\n[review]\nsample_block = 1.0\nretention_hours = 0\n",
     );
     assert_eq!(policy.status, 201, "{}", policy.text());
+    let (hook, received) = hook_receiver();
+    let set = api.json("PUT", &admin, "/v1/webhooks", &json!({ "url": hook }));
+    assert_eq!(set.status, 200, "{}", set.text());
 
     let reviewed = api.moderate(
         &submitter,
@@ -170,6 +215,36 @@ fn review_queue_end_to_end(backend: &Backend) {
         code(&decide(&mod_a, &ri, json!({"outcome": "approve"}))),
         "conflict"
     );
+
+    // The decision reaches the webhook, signed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (headers, body) = loop {
+        if let Some(first) = received.lock().unwrap().first().cloned() {
+            break first;
+        }
+        assert!(Instant::now() < deadline, "no review.decided webhook");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["event"], "review.decided", "{body}");
+    assert_eq!(body["item_id"], ri.as_str());
+    assert_eq!(
+        (body["outcome"].as_str(), body["suggestion"].as_str()),
+        (Some("remove"), Some("block"))
+    );
+    assert!(
+        headers
+            .to_ascii_lowercase()
+            .contains("rampart-signature: t="),
+        "{headers}"
+    );
+    let stored = api.get(&auditor, &format!("/v1/verdicts/{rv}")).json();
+    assert_eq!(
+        stored["suggestion"], "review",
+        "the automated verdict is never rewritten"
+    );
+    assert_eq!(stored["review"]["outcome"], "remove", "{stored}");
+    assert_eq!(stored["review"]["by"], key_actor(&mod_a));
 
     // b escalates the sampled block; only an admin may then decide it.
     assert_eq!(claim(&mod_b, &bi).status, 200);

@@ -149,6 +149,12 @@ pub struct StoredVerdictView {
     pub verdict: Verdict,
     /// Unix milliseconds.
     pub recorded_at: i64,
+    /// A moderator's final decision on it, once made: `{"outcome": "approve"|"remove", "at",
+    /// "by"}`. `approve` means the content now passes, `remove` that it is blocked, whatever
+    /// the automated `suggestion` said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub review: Option<rampart_store::VerdictReview>,
 }
 
 impl From<StoredVerdict> for StoredVerdictView {
@@ -156,6 +162,7 @@ impl From<StoredVerdict> for StoredVerdictView {
         StoredVerdictView {
             verdict: s.verdict,
             recorded_at: s.recorded_at,
+            review: s.review,
         }
     }
 }

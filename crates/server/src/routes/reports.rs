@@ -214,8 +214,26 @@ fn human_statement_of(
             })?;
     let decided = Date::from_unix_days(decision.at.div_euclid(DAY_MS))
         .unwrap_or_else(|| Date::from("1970-01-01"));
+    // The moderator's label decides the category: it counts as blocked, whatever the
+    // automated score said.
+    let mut verdict = stored.verdict.clone();
+    if let Some(label) = decision
+        .label
+        .as_deref()
+        .and_then(|l| l.parse::<rampart_types::Label>().ok())
+    {
+        match verdict.labels.iter_mut().find(|l| l.label == label) {
+            Some(l) => l.suggestion = Suggestion::Block,
+            None => verdict.labels.push(rampart_types::LabelVerdict {
+                label,
+                score: 1.0,
+                suggestion: Suggestion::Block,
+                evidence: Vec::new(),
+            }),
+        }
+    }
     let mut input = StatementInput::new(
-        &stored.verdict,
+        &verdict,
         DecidedBy::Moderator {
             outcome: rampart_dsa::ReviewOutcome::Remove,
             reason: decision.reason.clone(),
