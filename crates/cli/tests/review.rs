@@ -543,6 +543,57 @@ fn console_escapes_content_and_refuses_forms_without_csrf() {
     assert!(audit_actions(&api, &admin)
         .iter()
         .any(|(a, _, s)| a == "security_refused" && s == "console"));
+    // An auditor signs in and sees the item, but not its content.
+    let auditor = cli_key(&backend, "default", "auditor");
+    let form = http(server.addr, "GET", "/console/login", &[], b"");
+    let login_cookie = form
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = login_cookie.split_once('=').unwrap().1.to_owned();
+    let signed = http(
+        server.addr,
+        "POST",
+        "/console/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &login_cookie),
+        ],
+        format!("csrf={token}&key={auditor}").as_bytes(),
+    );
+    assert_eq!(signed.status, 303, "{}", signed.text());
+    let auditor_session = signed
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let seen = http(
+        server.addr,
+        "GET",
+        &format!("/console/items/{item}"),
+        &[("Cookie", &auditor_session)],
+        b"",
+    );
+    assert_eq!(seen.status, 200);
+    assert!(
+        !seen.text().contains("id=\"text-content\""),
+        "{}",
+        seen.text()
+    );
+    let part = http(
+        server.addr,
+        "GET",
+        &format!("/console/items/{item}/content/0"),
+        &[("Cookie", &auditor_session)],
+        b"",
+    );
+    assert_eq!(part.status, 403);
+
     // Without a session, the console sends you to sign in.
     let anonymous = http(server.addr, "GET", "/console", &[], b"");
     assert_eq!(anonymous.status, 303);

@@ -615,9 +615,14 @@ async fn item_page(
             statement: a.statement.clone(),
             excluded: a.excluded_actor.clone(),
         }),
-        content: match with_text(state, user, item, verdict).await {
-            Some(text) => text,
-            None => content_view(item, verdict),
+        // Auditors see the decisions and the evidence, not the content itself.
+        content: if !reviewer {
+            ui::ContentView::NotRetained
+        } else {
+            match with_text(state, user, item, verdict).await {
+                Some(text) => text,
+                None => content_view(item, verdict),
+            }
         },
         evidence: evidence_rows(verdict),
         label_choices: label_choices(),
