@@ -91,6 +91,37 @@ async fn run(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
+/// Appends the audit entries of a batch, tenant by tenant in tenant order (the order PostgreSQL
+/// locks the chains in), each tenant's in row order.
+async fn append_audit_batch<C: AuditConn + ?Sized>(
+    conn: &mut C,
+    rows: &[&VerdictRow],
+) -> Result<(), StoreError> {
+    let mut tenants: Vec<i64> = rows.iter().map(|r| r.tenant).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    for tenant in tenants {
+        let changes: Vec<&Change> = rows
+            .iter()
+            .filter(|r| r.tenant == tenant)
+            .map(|r| &r.audit)
+            .collect();
+        conn.append_many(tenant, &changes).await?;
+    }
+    Ok(())
+}
+
+/// The review items queued with a batch's verdicts.
+fn review_rows<'a>(rows: &[&'a VerdictRow]) -> Vec<(i64, &'a crate::review::ReviewRow, i64)> {
+    rows.iter()
+        .filter_map(|r| {
+            r.review
+                .as_ref()
+                .map(|review| (r.tenant, review, r.created_at))
+        })
+        .collect()
+}
+
 /// Inserts rows and their audit entries in one transaction.
 async fn insert(pool: &Pool, rows: &[&VerdictRow]) -> Result<(), StoreError> {
     let what = || match rows {
@@ -128,12 +159,8 @@ async fn insert_sqlite(pool: &sqlx::SqlitePool, rows: &[&VerdictRow]) -> Result<
     });
     // Batch sizes vary, so caching each statement shape would only churn the cache.
     qb.build().persistent(false).execute(&mut *tx).await?;
-    for r in rows {
-        tx.append(r.tenant, &r.audit).await?;
-        if let Some(review) = &r.review {
-            insert_review_item!(tx, r.tenant, review, r.created_at);
-        }
-    }
+    append_audit_batch(&mut *tx, rows).await?;
+    insert_review_items_batch!(tx, sqlx::Sqlite, &review_rows(rows));
     Ok(tx.commit().await?)
 }
 
@@ -169,11 +196,7 @@ async fn insert_postgres(pool: &sqlx::PgPool, rows: &[&VerdictRow]) -> Result<()
     .bind(col(rows, |r| r.flagged.clone()))
     .execute(&mut *tx)
     .await?;
-    for r in rows {
-        tx.append(r.tenant, &r.audit).await?;
-        if let Some(review) = &r.review {
-            insert_review_item!(tx, r.tenant, review, r.created_at);
-        }
-    }
+    append_audit_batch(&mut *tx, rows).await?;
+    insert_review_items_batch!(tx, sqlx::Postgres, &review_rows(rows));
     Ok(tx.commit().await?)
 }
