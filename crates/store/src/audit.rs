@@ -88,7 +88,11 @@ pub(crate) trait AuditConn: Send {
     /// Seals `changes` onto the tenant's chain in order and inserts them with multi-row
     /// statements: one head lookup and a few round trips for a whole group-commit batch,
     /// instead of four per entry.
-    async fn append_many(&mut self, tenant: i64, changes: &[&Change]) -> Result<(), StoreError>;
+    async fn append_many(
+        &mut self,
+        tenant: i64,
+        changes: &[&Change],
+    ) -> Result<Vec<Entry>, StoreError>;
 }
 
 /// Rows per multi-row insert of audit entries (11 bound values each).
@@ -115,9 +119,9 @@ macro_rules! impl_audit_conn {
                 &mut self,
                 tenant: i64,
                 changes: &[&Change],
-            ) -> Result<(), StoreError> {
+            ) -> Result<Vec<Entry>, StoreError> {
                 if changes.is_empty() {
-                    return Ok(());
+                    return Ok(Vec::new());
                 }
                 self.lock_chain(tenant).await?;
                 let name: Option<String> =
@@ -179,65 +183,14 @@ macro_rules! impl_audit_conn {
                     });
                     qb.build().persistent(false).execute(&mut *self).await?;
                 }
-                Ok(())
+                Ok(sealed.into_iter().map(|(_, entry, _)| entry).collect())
             }
 
             async fn append(&mut self, tenant: i64, change: &Change) -> Result<Entry, StoreError> {
-                self.lock_chain(tenant).await?;
-                let name: Option<String> =
-                    sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
-                        .bind(tenant)
-                        .fetch_optional(&mut *self)
-                        .await?;
-                let name = name.ok_or_else(|| StoreError::NotFound("tenant".into()))?;
-                let head = sqlx::query(
-                    "SELECT seq, hash, ts_ms FROM audit_entries WHERE tenant_id = $1 \
-                     ORDER BY seq DESC LIMIT 1",
-                )
-                .bind(tenant)
-                .fetch_optional(&mut *self)
-                .await?
-                .map(|r| -> Result<Head, StoreError> {
-                    Ok(Head {
-                        tenant: name.clone(),
-                        seq: r.try_get::<i64, _>("seq")?.max(0) as u64,
-                        hash: r.try_get("hash")?,
-                        ts_ms: r.try_get("ts_ms")?,
-                    })
-                })
-                .transpose()?;
-                let new = NewEntry {
-                    ts_ms: change.ts_ms,
-                    tenant: name,
-                    actor: change.actor.clone(),
-                    action: change.action,
-                    subject: change.subject.clone(),
-                    payload: change.payload.clone(),
-                };
-                let entry = seal(head.as_ref(), &new)?;
-                let payload = canonical_json(&new.payload)?;
-                sqlx::query(
-                    "INSERT INTO audit_entries (tenant_id, seq, ts_ms, tenant, actor, action, \
-                     subject, payload_sha256, prev, hash, payload) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(tenant)
-                .bind(
-                    i64::try_from(entry.seq)
-                        .map_err(|_| StoreError::Integrity("audit seq overflow".into()))?,
-                )
-                .bind(entry.ts_ms)
-                .bind(&entry.tenant)
-                .bind(&entry.actor)
-                .bind(entry.action.as_str())
-                .bind(&entry.subject)
-                .bind(&entry.payload_sha256)
-                .bind(&entry.prev)
-                .bind(&entry.hash)
-                .bind(payload)
-                .execute(&mut *self)
-                .await?;
-                Ok(entry)
+                self.append_many(tenant, &[change])
+                    .await?
+                    .pop()
+                    .ok_or_else(|| StoreError::Integrity("no audit entry sealed".into()))
             }
         }
     };
