@@ -1581,7 +1581,7 @@ impl Store for SqlStore {
             .map_err(|e| classify(e, format!("verdict '{}'", row.id), "tenant"))?;
             AuditConn::append(&mut *tx, row.tenant, &row.audit).await?;
             if let Some(review) = &row.review {
-                insert_review_item!(tx, row.tenant, review, now);
+                insert_review_items_batch!(tx, Db, &[(row.tenant, review, now)]);
             }
             sqlx::query("DELETE FROM job_inputs WHERE job_id = $1")
                 .bind(id)

@@ -694,7 +694,7 @@ impl SqlStore {
                     excluded_actor: excluded.clone(),
                 }),
             };
-            insert_review_item!(tx, tenant.0, &row, now);
+            insert_review_items_batch!(tx, Db, &[(tenant.0, &row, now)]);
             if let Some(of) = &of_item {
                 sqlx::query(
                     "INSERT INTO review_content (tenant_id, item_id, part, media_type, t_ms, data) \
