@@ -242,6 +242,19 @@ async fn check_csrf(state: &AppState, user: &User, form: &Form) -> Result<(), Re
     ))
 }
 
+/// The signed-in user and the form of a console post, its CSRF token checked; or the page to
+/// send instead (sign-in, a too-large form, a refused token).
+async fn posted_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(User, Form), Response> {
+    let user = user(state, headers).await?;
+    let form = body_of(body).map_err(|e| error_page(None, &e))?;
+    check_csrf(state, &user, &form).await?;
+    Ok((user, form))
+}
+
 fn body_of(body: &Bytes) -> Result<Form, ApiError> {
     if body.len() > FORM_LIMIT {
         return Err(ApiError::new(
@@ -332,15 +345,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let user = match user(&state, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let form = match body_of(&body) {
-        Ok(f) => f,
-        Err(e) => return error_page(None, &e),
-    };
-    if let Err(r) = check_csrf(&state, &user, &form).await {
+    if let Err(r) = posted_form(&state, &headers, &body).await {
         return r;
     }
     if let Some(value) = cookie(&headers, SESSION_COOKIE) {
@@ -449,17 +454,10 @@ async fn queue_page(
 }
 
 async fn bulk(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let user = match user(&state, &headers).await {
-        Ok(u) => u,
+    let (user, form) = match posted_form(&state, &headers, &body).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
-    let form = match body_of(&body) {
-        Ok(f) => f,
-        Err(e) => return error_page(None, &e),
-    };
-    if let Err(r) = check_csrf(&state, &user, &form).await {
-        return r;
-    }
     if !user.may(roles::REVIEW) {
         return error_page(Some(&user), &forbidden("deciding review items"));
     }
@@ -830,17 +828,10 @@ async fn item_action(
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let user = match user(&state, &headers).await {
-        Ok(u) => u,
+    let (user, form) = match posted_form(&state, &headers, &body).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
-    let form = match body_of(&body) {
-        Ok(f) => f,
-        Err(e) => return error_page(None, &e),
-    };
-    if let Err(r) = check_csrf(&state, &user, &form).await {
-        return r;
-    }
     if !user.may(roles::REVIEW) {
         return error_page(Some(&user), &forbidden("working on review items"));
     }
