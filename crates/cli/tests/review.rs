@@ -446,6 +446,39 @@ fn review_queue_on_postgres() {
     drop_pg(&backend);
 }
 
+/// `name=value` of a response's first Set-Cookie.
+fn cookie_of(r: &Resp) -> String {
+    r.header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The sign-in form's pre-session cookie (`name=value`) and the CSRF token it carries.
+fn login_form(addr: std::net::SocketAddr) -> (String, String) {
+    let form = http(addr, "GET", "/console/login", &[], b"");
+    assert_eq!(form.status, 200);
+    let cookie = cookie_of(&form);
+    let token = cookie.split_once('=').unwrap().1.to_owned();
+    (cookie, token)
+}
+
+/// Posts `key` to the sign-in form with the form's cookie and token.
+fn post_login(addr: std::net::SocketAddr, cookie: &str, token: &str, key: &str) -> Resp {
+    http(
+        addr,
+        "POST",
+        "/console/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", cookie),
+        ],
+        format!("csrf={token}&key={key}").as_bytes(),
+    )
+}
+
 /// The console over plain HTTP: sign-in sets a strict session cookie; content with markup is
 /// escaped; a form post without the CSRF token is refused and audited.
 #[test]
@@ -468,43 +501,20 @@ fn console_escapes_content_and_refuses_forms_without_csrf() {
         .to_owned();
 
     // Sign in: the login form's token must come back with the key.
-    let form = http(server.addr, "GET", "/console/login", &[], b"");
-    assert_eq!(form.status, 200);
-    let login_cookie = form
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let token = login_cookie.split_once('=').unwrap().1.to_owned();
-    let body = format!("csrf={token}&key={moderator}");
-    let signed = http(
-        server.addr,
-        "POST",
-        "/console/login",
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Cookie", &login_cookie),
-        ],
-        body.as_bytes(),
-    );
+    let (login_cookie, token) = login_form(server.addr);
+    let signed = post_login(server.addr, &login_cookie, &token, &moderator);
     assert_eq!(signed.status, 303, "{}", signed.text());
     let set = signed.header("set-cookie").unwrap().to_owned();
     assert!(
         set.contains("HttpOnly") && set.contains("SameSite=Strict"),
         "{set}"
     );
-    let session = set.split(';').next().unwrap().to_owned();
-    let wrong = http(
+    let session = cookie_of(&signed);
+    let wrong = post_login(
         server.addr,
-        "POST",
-        "/console/login",
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Cookie", &login_cookie),
-        ],
-        format!("csrf={token}&key=rk_0000000000000000_nope").as_bytes(),
+        &login_cookie,
+        &token,
+        "rk_0000000000000000_nope",
     );
     assert_eq!(wrong.status, 401);
 
@@ -545,33 +555,10 @@ fn console_escapes_content_and_refuses_forms_without_csrf() {
         .any(|(a, _, s)| a == "security_refused" && s == "console"));
     // An auditor signs in and sees the item, but not its content.
     let auditor = cli_key(&backend, "default", "auditor");
-    let form = http(server.addr, "GET", "/console/login", &[], b"");
-    let login_cookie = form
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let token = login_cookie.split_once('=').unwrap().1.to_owned();
-    let signed = http(
-        server.addr,
-        "POST",
-        "/console/login",
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Cookie", &login_cookie),
-        ],
-        format!("csrf={token}&key={auditor}").as_bytes(),
-    );
+    let (login_cookie, token) = login_form(server.addr);
+    let signed = post_login(server.addr, &login_cookie, &token, &auditor);
     assert_eq!(signed.status, 303, "{}", signed.text());
-    let auditor_session = signed
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let auditor_session = cookie_of(&signed);
     let seen = http(
         server.addr,
         "GET",
