@@ -60,6 +60,25 @@ pub(crate) fn grey_downscaled(
     sh: usize,
 ) -> Vec<u8> {
     let w = image.width as usize;
+    if factor == 1 {
+        // The common case (frames and photos under the working size), row by row: the same
+        // values as the general loop below, several times faster.
+        let mut out = Vec::with_capacity(sw * sh);
+        for y in 0..sh {
+            match image.layout {
+                Layout::Grey => out.extend_from_slice(&image.samples[y * w..y * w + sw]),
+                Layout::Rgb => out.extend(
+                    image.samples[y * w * 3..(y * w + sw) * 3]
+                        .chunks_exact(3)
+                        .map(|s| {
+                            ((299 * s[0] as u32 + 587 * s[1] as u32 + 114 * s[2] as u32) / 1000)
+                                as u8
+                        }),
+                ),
+            }
+        }
+        return out;
+    }
     let luma = |x: usize, y: usize| -> u32 {
         match image.layout {
             Layout::Grey => image.samples[y * w + x] as u32,
@@ -163,5 +182,33 @@ mod tests {
         let mut blank = qr_image("x", 1, 100, 100, 0, 0);
         blank.samples.fill(255);
         assert!(find_qr_codes(&blank).is_empty());
+    }
+
+    #[test]
+    fn the_full_size_grey_copy_is_the_bt601_luma_of_each_pixel() {
+        let (w, h) = (37usize, 5usize);
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 97 % 256) as u8).collect();
+        let image = DecodedImage {
+            format: Format::Png,
+            width: w as u32,
+            height: h as u32,
+            layout: Layout::Rgb,
+            samples: rgb.clone(),
+            more_frames: Vec::new(),
+            frame_count: 1,
+        };
+        let expected: Vec<u8> = rgb
+            .chunks_exact(3)
+            .map(|p| ((299 * p[0] as u32 + 587 * p[1] as u32 + 114 * p[2] as u32) / 1000) as u8)
+            .collect();
+        assert_eq!(grey_downscaled(&image, 1, w, h), expected);
+        // A narrower copy keeps the left columns of each row.
+        let left: Vec<u8> = expected
+            .chunks_exact(w)
+            .flat_map(|row| row[..20].to_vec())
+            .collect();
+        assert_eq!(grey_downscaled(&image, 1, 20, h), left);
+        let grey = qr_image("x", 1, 30, 30, 0, 0);
+        assert_eq!(grey_downscaled(&grey, 1, 30, 30), grey.samples);
     }
 }
