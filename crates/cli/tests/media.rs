@@ -99,6 +99,30 @@ fn the_spoken_threat_in_a_video_is_flagged_at_its_time() {
 }
 
 #[test]
+fn a_caption_burned_into_a_video_is_flagged_for_its_whole_length() {
+    let data = data_dir("caption");
+    let v = verdict(&rampart(
+        &data,
+        &["scan", "video", &fixture("video/burned-text.mp4")],
+    ));
+    // "BUY CHEAP PILLS" / "AT SPAM DOT EXAMPLE" for the whole 10 s (video/README.md).
+    let ocr: Vec<_> = evidence(&v)
+        .into_iter()
+        .filter(|(label, e)| label == "spam" && e["kind"] == "ocr")
+        .collect();
+    assert!(!ocr.is_empty(), "no OCR evidence of spam: {v}");
+    let term = ocr
+        .iter()
+        .find(|(_, e)| e["evidence"][0]["kind"] == "term")
+        .unwrap_or_else(|| panic!("no matched term: {v}"));
+    assert_eq!(term.1["matched"], "CHEAP PILLS", "{v}");
+    // One piece of evidence over every sample, merged into one interval.
+    assert!(within(&term.1["t_start"], 0.0, 0.01), "{v}");
+    assert!(within(&term.1["t_end"], 10.0, 0.05), "{v}");
+    assert_ne!(v["suggestion"], "pass", "{v}");
+}
+
+#[test]
 fn clean_files_pass() {
     let data = data_dir("clean");
     for file in [

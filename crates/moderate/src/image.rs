@@ -163,13 +163,37 @@ impl ImageModerator {
         signals: &mut Vec<Signal>,
         models: &mut Vec<String>,
     ) -> Result<(), ModerateError> {
-        let settings = &self.text.policy.image;
-        if settings.model {
+        self.run_classifier(image, t, signals, models)?;
+        self.run_readers(image, t, signals, models)
+    }
+
+    /// The classifier, if the policy asks for it and it is installed.
+    fn run_classifier(
+        &self,
+        image: &DecodedImage,
+        t: Option<f64>,
+        signals: &mut Vec<Signal>,
+        models: &mut Vec<String>,
+    ) -> Result<(), ModerateError> {
+        if self.text.policy.image.model {
             if let Some(model) = &self.detectors.nsfw {
                 signals.extend(self.model_signals(model, image, t)?);
                 models.push(rampart_imagemodel::NAME_VERSION.to_owned());
             }
         }
+        Ok(())
+    }
+
+    /// The detectors that read text in a picture — QR codes and OCR — as the policy asks,
+    /// with the text engine on what they read.
+    fn run_readers(
+        &self,
+        image: &DecodedImage,
+        t: Option<f64>,
+        signals: &mut Vec<Signal>,
+        models: &mut Vec<String>,
+    ) -> Result<(), ModerateError> {
+        let settings = &self.text.policy.image;
         if settings.qr {
             for code in find_qr_codes(image) {
                 let scan = self.text.engine.scan(&code.payload, &self.text.options);
@@ -214,16 +238,28 @@ impl ImageModerator {
         Ok(())
     }
 
-    /// The detectors' part of a frame scan on its own (see
-    /// [`scan_frame_banks`](Self::scan_frame_banks)): signals and models of the classifier, QR
-    /// codes and OCR.
-    pub fn scan_frame_detectors(
+    /// The classifier's part of a frame scan on its own (see
+    /// [`scan_frame_banks`](Self::scan_frame_banks)): its signal and model name. A video runs
+    /// it on a thread of its own, beside [`scan_frame_readers`](Self::scan_frame_readers).
+    pub fn scan_frame_classifier(
         &self,
         image: &DecodedImage,
         t: Option<f64>,
     ) -> Result<(Vec<Signal>, Vec<String>), ModerateError> {
         let (mut signals, mut models) = (Vec::new(), Vec::new());
-        self.run_detectors(image, t, &mut signals, &mut models)?;
+        self.run_classifier(image, t, &mut signals, &mut models)?;
+        Ok((signals, models))
+    }
+
+    /// The text readers' part of a frame scan on its own: signals and models of QR codes and
+    /// OCR, with the text engine on what they read.
+    pub fn scan_frame_readers(
+        &self,
+        image: &DecodedImage,
+        t: Option<f64>,
+    ) -> Result<(Vec<Signal>, Vec<String>), ModerateError> {
+        let (mut signals, mut models) = (Vec::new(), Vec::new());
+        self.run_readers(image, t, &mut signals, &mut models)?;
         Ok((signals, models))
     }
 

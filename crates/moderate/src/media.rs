@@ -4,14 +4,17 @@
 //! banks (vPDQ), and the audio track goes through speech recognition and the text engine.
 //! Findings on consecutive samples merge into one piece of evidence with `t_start`/`t_end`.
 //!
-//! Memory is bounded whatever the length: one decoded frame at a time, the frames' 34-byte
-//! vPDQ features, the signals found, and one speech window.
+//! Decoding, the classifier, the other detectors and speech recognition run on four threads
+//! at once. Memory is bounded whatever the length: a few decoded frames (two queued for the
+//! detectors, one for the classifier, and those being worked on), the frames' 34-byte vPDQ
+//! features, the signals found, and one speech window.
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rampart_hashbank::VpdqFeature;
 use rampart_image::DecodedImage;
@@ -28,6 +31,9 @@ use crate::text::elapsed_ms;
 
 /// Sampled frames waiting between the decoder thread and the detectors.
 const FRAME_QUEUE: usize = 2;
+
+/// Sampled frames waiting between the detectors and the classifier's thread.
+const CLASSIFIER_QUEUE: usize = 1;
 
 /// Seconds of audio handed to speech recognition at a time.
 const AUDIO_CHUNK_S: f64 = 10.0;
@@ -90,7 +96,13 @@ pub struct MediaModerator {
 /// One sampled frame's findings, before their intervals are known.
 struct Sample {
     t: f64,
-    signals: Vec<Signal>,
+    /// PDQ bank matches.
+    banks: Vec<Signal>,
+    /// The classifier's findings are those of this sample (this one's own index, or an
+    /// earlier one's that looked the same); they come from the classifier's thread.
+    classified: Option<usize>,
+    /// QR and OCR findings (this frame's or reused).
+    readers: Vec<Signal>,
 }
 
 /// The classifier, QR and OCR findings of a sampled frame, reused for the frames after it
@@ -103,7 +115,10 @@ const MAX_REUSE_S: f64 = 10.0;
 struct Detected {
     t: f64,
     thumb: Thumbnail,
-    signals: Vec<Signal>,
+    /// The sample the classifier ran on.
+    index: usize,
+    /// QR and OCR findings.
+    readers: Vec<Signal>,
 }
 
 /// A 32×32 grey thumbnail (each cell the mean luma of its block) of a frame, to tell frames
@@ -111,6 +126,14 @@ struct Detected {
 struct Thumbnail([u8; THUMB * THUMB]);
 
 const THUMB: usize = 32;
+
+/// How far (in grey levels) a thumbnail cell may move between two frames of the same
+/// picture. x264 at CRF 28 moves the cells on the edges of `burned-text.mp4`'s static
+/// caption by up to 6 levels between samples (keyframes are coded differently from the
+/// frames between them); 3, the first choice, made every sample of that file look new.
+/// A caption of 12 px letters or larger changes the cells it covers by well over 8 levels
+/// at up to 1920×1080.
+const NOISE_LEVELS: u8 = 8;
 
 impl Thumbnail {
     /// `None` when the buffer does not hold `width × height` RGB pixels or the frame is
@@ -140,13 +163,14 @@ impl Thumbnail {
         Some(Thumbnail(cells))
     }
 
-    /// Every cell within 3 grey levels of the other frame's: the same picture up to
-    /// compression noise. A caption, a cut or movement changes some cell by far more.
+    /// Every cell within [`NOISE_LEVELS`] grey levels of the other frame's: the same
+    /// picture up to compression noise. A caption, a cut or movement changes some cell by
+    /// far more.
     fn same_as(&self, other: &Thumbnail) -> bool {
         self.0
             .iter()
             .zip(&other.0)
-            .all(|(a, b)| a.abs_diff(*b) <= 3)
+            .all(|(a, b)| a.abs_diff(*b) <= NOISE_LEVELS)
     }
 }
 
@@ -164,7 +188,14 @@ impl MediaModerator {
         let info = probe(path, &self.video_limits)?;
         let duration = info.duration_s.unwrap_or(0.0).max(0.0);
         let with_speech = info.has_audio && policy.media.speech && self.speech.is_some();
+        // Progress: the frames' share and the speech's, which run at the same time.
         let video_share = if with_speech { 0.8 } else { 1.0 };
+        let speech_done = AtomicU32::new(0f32.to_bits());
+        let stop_speech = AtomicBool::new(false);
+        let overall = |frames_done: f64| -> f32 {
+            let speech = f64::from(f32::from_bits(speech_done.load(Ordering::Relaxed)));
+            (frames_done.clamp(0.0, 1.0) * video_share + speech * (1.0 - video_share)) as f32
+        };
 
         let options = SamplingOptions {
             interval_s: policy.media.frame_interval_s,
@@ -179,10 +210,22 @@ impl MediaModerator {
         let mut features: Vec<VpdqFeature> = Vec::new();
         let mut models: Vec<String> = Vec::new();
         let mut failure: Option<MediaModerateError> = None;
-        // Decoding and the detectors overlap: one thread decodes and samples, this one scans
-        // the sampled frames, with at most FRAME_QUEUE frames in between (bounded memory).
+        // Three threads overlap: one decodes and samples, one runs the classifier (the
+        // costliest detector), and this one runs the banks, QR and OCR, with at most
+        // FRAME_QUEUE and CLASSIFIER_QUEUE frames waiting in between (bounded memory). A
+        // fourth recognises the speech of the audio track meanwhile.
         let (frames_tx, frames_rx) = std::sync::mpsc::sync_channel(FRAME_QUEUE);
-        let summary = std::thread::scope(|scope| {
+        let (classify_tx, classify_rx) =
+            std::sync::mpsc::sync_channel::<(usize, f64, Arc<DecodedImage>)>(CLASSIFIER_QUEUE);
+        let (summary, classified, speech) = std::thread::scope(|scope| {
+            let speech = with_speech.then(|| {
+                scope.spawn(|| {
+                    self.speech_signals(path, duration, &mut |share| {
+                        speech_done.store((share as f32).to_bits(), Ordering::Relaxed);
+                        !stop_speech.load(Ordering::Relaxed)
+                    })
+                })
+            });
             let decoder = scope.spawn(|| {
                 sample_frames(
                     path,
@@ -194,6 +237,16 @@ impl MediaModerator {
                     },
                 )
             });
+            let classifier = scope.spawn(move || {
+                let mut found: HashMap<usize, Vec<Signal>> = HashMap::new();
+                let mut ran: Vec<String> = Vec::new();
+                for (index, t, image) in classify_rx {
+                    let (signals, models) = self.image.scan_frame_classifier(&image, Some(t))?;
+                    found.insert(index, signals);
+                    ran.extend(models);
+                }
+                Ok::<_, ModerateError>((found, ran))
+            });
             // The costly detectors' findings on the last frame they ran on, reused for
             // frames that look the same (a still scene, a static caption).
             let mut last_detected: Option<Detected> = None;
@@ -204,67 +257,117 @@ impl MediaModerator {
                 let Some(image) = DecodedImage::from_rgb_frame(w, h, frame.rgb) else {
                     continue;
                 };
-                let mut scan = self.image.scan_frame_banks(&image, Some(t));
+                let image = Arc::new(image);
+                let index = samples.len();
                 let reusable = last_detected.as_ref().filter(|d| {
                     t - d.t < MAX_REUSE_S && thumb.as_ref().is_some_and(|th| d.thumb.same_as(th))
                 });
-                match reusable {
-                    Some(detected) => {
-                        scan.signals.extend(detected.signals.iter().cloned());
-                    }
-                    None => match self.image.scan_frame_detectors(&image, Some(t)) {
-                        Ok((found, ran)) => {
-                            models.extend(ran);
-                            models.sort();
-                            models.dedup();
-                            last_detected = thumb.map(|thumb| Detected {
-                                t,
-                                thumb,
-                                signals: found.clone(),
-                            });
-                            scan.signals.extend(found);
-                        }
-                        Err(e) => {
-                            failure = Some(e.into());
+                let (classified, readers) = match reusable {
+                    Some(detected) => (Some(detected.index), detected.readers.clone()),
+                    None => {
+                        // Sent first, so the classifier works while this thread hashes and
+                        // reads. A closed channel means the classifier failed: its error
+                        // comes out of the join below.
+                        if classify_tx.send((index, t, Arc::clone(&image))).is_err() {
                             break;
                         }
-                    },
-                }
+                        match self.image.scan_frame_readers(&image, Some(t)) {
+                            Ok((found, ran)) => {
+                                models.extend(ran);
+                                last_detected = thumb.map(|thumb| Detected {
+                                    t,
+                                    thumb,
+                                    index,
+                                    readers: found.clone(),
+                                });
+                                (Some(index), found)
+                            }
+                            Err(e) => {
+                                failure = Some(e.into());
+                                break;
+                            }
+                        }
+                    }
+                };
+                let scan = self.image.scan_frame_banks(&image, Some(t));
                 features.push(VpdqFeature {
                     hash: scan.pdq,
                     quality: scan.quality,
                 });
                 samples.push(Sample {
                     t,
-                    signals: scan.signals,
+                    banks: scan.signals,
+                    classified,
+                    readers,
                 });
                 let done = if duration > 0.0 { t / duration } else { 0.0 };
-                if !progress((done.clamp(0.0, 1.0) * video_share) as f32) {
+                if !progress(overall(done)) {
                     failure = Some(MediaModerateError::Cancelled);
                     break;
                 }
             }
-            // Dropping the receiver stops the decoder at its next frame.
+            // Dropping the senders' ends stops the classifier after its queue and the
+            // decoder at its next frame.
+            drop(classify_tx);
             drop(frames_rx);
-            decoder
+            let classified = classifier.join().unwrap_or_else(|_| {
+                Err(ModerateError::Detector {
+                    detector: "image model",
+                    reason: "the classifier thread panicked".into(),
+                })
+            });
+            let summary = decoder
                 .join()
-                .unwrap_or_else(|_| Err(MediaError::Decode("the decoder thread panicked".into())))
-        })?;
+                .unwrap_or_else(|_| Err(MediaError::Decode("the decoder thread panicked".into())));
+            let speech = speech.map(|speech| {
+                if failure.is_some() || summary.is_err() || classified.is_err() {
+                    stop_speech.store(true, Ordering::Relaxed);
+                }
+                // Progress goes on while the speech finishes after the frames.
+                while !speech.is_finished() {
+                    std::thread::sleep(Duration::from_millis(50));
+                    if failure.is_none() && !progress(overall(1.0)) {
+                        failure = Some(MediaModerateError::Cancelled);
+                        stop_speech.store(true, Ordering::Relaxed);
+                    }
+                }
+                speech.join().unwrap_or_else(|_| {
+                    Err(MediaModerateError::Speech(
+                        "the speech thread panicked".into(),
+                    ))
+                })
+            });
+            (summary, classified, speech)
+        });
+        let summary = summary?;
         if let Some(e) = failure {
             return Err(e);
         }
+        let (classified, classifier_models) = classified?;
+        models.extend(classifier_models);
         if let Some(reason) = summary.truncated {
             return Err(MediaModerateError::Truncated(reason));
         }
         let end = summary.duration_s.max(duration);
         let times: Vec<f64> = samples.iter().map(|s| s.t).collect();
+        let samples = samples
+            .into_iter()
+            .map(|sample| {
+                let mut signals = sample.banks;
+                if let Some(model) = sample.classified.and_then(|i| classified.get(&i)) {
+                    signals.extend(model.iter().cloned());
+                }
+                signals.extend(sample.readers);
+                (sample.t, signals)
+            })
+            .collect();
         let mut signals = self.merge_frame_signals(samples, end);
 
         if policy.image.banks && policy.media.vpdq {
             signals.extend(self.vpdq_signals(&features, &times, end));
         }
-        if with_speech {
-            let (speech, model) = self.speech_signals(path, duration, video_share, progress)?;
+        if let Some(speech) = speech {
+            let (speech, model) = speech?;
             signals.extend(speech);
             models.push(model);
         }
@@ -291,7 +394,8 @@ impl MediaModerator {
             return Err(MediaModerateError::NoSpeechModel);
         }
         let (signals, models) = if self.image.text.policy.media.speech {
-            let (signals, model) = self.speech_signals(path, 0.0, 0.0, progress)?;
+            let (signals, model) =
+                self.speech_signals(path, 0.0, &mut |share| progress(share as f32))?;
             (signals, vec![model])
         } else {
             (Vec::new(), Vec::new())
@@ -335,20 +439,20 @@ impl MediaModerator {
         }
     }
 
-    /// Gives every frame finding an interval — from its sample to the next sample (or the
-    /// end) — and merges the same finding on consecutive samples into one. Classifier scores
+    /// Gives every frame finding (per sample: its time and signals) an interval — from its
+    /// sample to the next sample (or the end) — and merges the same finding on consecutive samples into one. Classifier scores
     /// are kept only where they reach the label's review threshold, plus the single highest
     /// score so the label always has its evidence.
-    fn merge_frame_signals(&self, samples: Vec<Sample>, end: f64) -> Vec<Signal> {
+    fn merge_frame_signals(&self, samples: Vec<(f64, Vec<Signal>)>, end: f64) -> Vec<Signal> {
         let policy = &self.image.text.policy;
         let mut open: HashMap<String, (Signal, usize)> = HashMap::new();
         let mut merged: Vec<Signal> = Vec::new();
         let mut best_model: Option<Signal> = None;
-        let times: Vec<f64> = samples.iter().map(|s| s.t).collect();
-        for (i, sample) in samples.into_iter().enumerate() {
-            let t_end = times.get(i + 1).copied().unwrap_or(end).max(sample.t);
-            for mut signal in sample.signals {
-                signal.evidence.t_start = Some(sample.t);
+        let times: Vec<f64> = samples.iter().map(|(t, _)| *t).collect();
+        for (i, (t, sample_signals)) in samples.into_iter().enumerate() {
+            let t_end = times.get(i + 1).copied().unwrap_or(end).max(t);
+            for mut signal in sample_signals {
+                signal.evidence.t_start = Some(t);
                 signal.evidence.t_end = Some(t_end);
                 if signal.evidence.kind == EvidenceKind::Model {
                     if best_model.as_ref().is_none_or(|b| signal.score > b.score) {
@@ -432,13 +536,14 @@ impl MediaModerator {
     }
 
     /// Speech recognition on the file's audio, each segment moderated as text; returns the
-    /// signals and the speech model's `name@version`.
+    /// signals and the speech model's `name@version`. `report` gets the share of the audio
+    /// done (0..=1; always 0 without a `known_duration`) after each chunk and returns `false`
+    /// to stop.
     fn speech_signals(
         &self,
         path: &Path,
         known_duration: f64,
-        progress_from: f64,
-        progress: ProgressFn<'_>,
+        report: &mut dyn FnMut(f64) -> bool,
     ) -> Result<(Vec<Signal>, String), MediaModerateError> {
         let model = self
             .speech
@@ -456,13 +561,14 @@ impl MediaModerator {
                     return ControlFlow::Break(());
                 }
             }
-            if known_duration > 0.0 {
-                let share = (t / known_duration).clamp(0.0, 1.0);
-                let done = progress_from + (1.0 - progress_from) * share;
-                if !progress(done as f32) {
-                    failure = Some(MediaModerateError::Cancelled);
-                    return ControlFlow::Break(());
-                }
+            let share = if known_duration > 0.0 {
+                (t / known_duration).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            if !report(share) {
+                failure = Some(MediaModerateError::Cancelled);
+                return ControlFlow::Break(());
             }
             ControlFlow::Continue(())
         })?;
@@ -619,6 +725,20 @@ mod tests {
         assert!(!still.same_as(&caption), "a caption appears");
         let thin = Thumbnail::of_rgb(64, 48, &frame(30..31, 0)).unwrap();
         assert!(!still.same_as(&thin), "a one-pixel line changes its cells");
+    }
+
+    #[test]
+    fn a_shift_within_the_noise_levels_is_the_same_picture() {
+        let white = frame(0..0, 0);
+        let still = Thumbnail::of_rgb(64, 48, &white).unwrap();
+        let shifted = |by: u8| -> Thumbnail {
+            let rgb: Vec<u8> = white.iter().map(|v| v - by).collect();
+            Thumbnail::of_rgb(64, 48, &rgb).unwrap()
+        };
+        // burned-text.mp4 measures 6 levels between samples of one static caption.
+        assert!(still.same_as(&shifted(6)));
+        assert!(still.same_as(&shifted(super::NOISE_LEVELS)));
+        assert!(!still.same_as(&shifted(super::NOISE_LEVELS + 1)));
     }
 
     #[test]
