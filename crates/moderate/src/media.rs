@@ -218,12 +218,17 @@ impl MediaModerator {
         let (classify_tx, classify_rx) =
             std::sync::mpsc::sync_channel::<(usize, f64, Arc<DecodedImage>)>(CLASSIFIER_QUEUE);
         let (summary, classified, speech) = std::thread::scope(|scope| {
+            let this_thread = std::thread::current();
+            let (speech_done, stop_speech) = (&speech_done, &stop_speech);
             let speech = with_speech.then(|| {
-                scope.spawn(|| {
-                    self.speech_signals(path, duration, &mut |share| {
+                scope.spawn(move || {
+                    let found = self.speech_signals(path, duration, &mut |share| {
                         speech_done.store((share as f32).to_bits(), Ordering::Relaxed);
                         !stop_speech.load(Ordering::Relaxed)
-                    })
+                    });
+                    // Wakes the wait for the speech below.
+                    this_thread.unpark();
+                    found
                 })
             });
             let decoder = scope.spawn(|| {
@@ -325,7 +330,7 @@ impl MediaModerator {
                 }
                 // Progress goes on while the speech finishes after the frames.
                 while !speech.is_finished() {
-                    std::thread::sleep(Duration::from_millis(50));
+                    std::thread::park_timeout(Duration::from_millis(100));
                     if failure.is_none() && !progress(overall(1.0)) {
                         failure = Some(MediaModerateError::Cancelled);
                         stop_speech.store(true, Ordering::Relaxed);
