@@ -221,6 +221,7 @@ on_both_backends!(
     append_audit_seals_external_events,
     verdicts_list_by_suggestion_and_recording_time,
     a_verdict_queued_for_review_keeps_its_content_in_the_same_transaction,
+    the_review_tables_get_statistics_once_a_thousand_items_are_queued,
     a_completed_job_queues_its_verdict_for_review_in_its_transaction,
     the_queue_lists_escalated_first_then_by_priority_then_oldest,
     a_claim_is_a_lease_held_by_one_moderator,
@@ -3850,4 +3851,55 @@ async fn concurrent_claims_and_decisions_have_one_winner(db: &TestDb) {
     }
     assert_chain_intact(s, t).await;
     s.integrity_check().await.unwrap();
+}
+
+/// PostgreSQL plans the foreign-key check of `review_content` against `review_items` once per
+/// connection; made on a small, never-analysed table that plan can read every review item of
+/// the tenant for each row (BENCHMARKS.md). Once a thousand items are queued the writer
+/// analyses the review tables, after which the check is planned on the primary key.
+async fn the_review_tables_get_statistics_once_a_thousand_items_are_queued(db: &TestDb) {
+    let s = &db.store;
+    let t = s.create_tenant("acme").await.unwrap().id;
+    let Place::Postgres { .. } = &db.place else {
+        return; // SQLite plans every statement afresh.
+    };
+    let analysed = "SELECT count(*) FROM pg_class WHERE oid IN ('review_items'::regclass, \
+                    'review_content'::regclass) AND reltuples >= 0";
+    assert_eq!(
+        db.raw_count(analysed).await,
+        0,
+        "a new schema has no statistics"
+    );
+    // Concurrent, so the writer commits them in batches as under load.
+    for round in 0..20 {
+        let tasks: Vec<_> = (0..50)
+            .map(|i| {
+                let store = Arc::clone(s);
+                let verdict = plain_verdict(round * 50 + i);
+                tokio::spawn(async move {
+                    queue_verdict(&store, t, &verdict, ReviewReason::Review, 50).await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    }
+    assert_eq!(
+        db.raw_count(analysed).await,
+        2,
+        "the review tables were not analysed"
+    );
+    let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT 1 FROM ONLY review_items x WHERE tenant_id = 1 AND id = 'x' \
+         FOR KEY SHARE OF x",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    assert!(
+        plan.iter().any(|line| line.contains("review_items_pkey")),
+        "{plan:?}"
+    );
 }
