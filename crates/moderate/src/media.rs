@@ -100,7 +100,7 @@ struct Sample {
     banks: Vec<Signal>,
     /// The classifier's findings are those of this sample (this one's own index, or an
     /// earlier one's that looked the same); they come from the classifier's thread.
-    classified: Option<usize>,
+    classified: usize,
     /// QR and OCR findings (this frame's or reused).
     readers: Vec<Signal>,
 }
@@ -268,7 +268,7 @@ impl MediaModerator {
                     t - d.t < MAX_REUSE_S && thumb.as_ref().is_some_and(|th| d.thumb.same_as(th))
                 });
                 let (classified, readers) = match reusable {
-                    Some(detected) => (Some(detected.index), detected.readers.clone()),
+                    Some(detected) => (detected.index, detected.readers.clone()),
                     None => {
                         // Sent first, so the classifier works while this thread hashes and
                         // reads. A closed channel means the classifier failed: its error
@@ -285,7 +285,7 @@ impl MediaModerator {
                                     index,
                                     readers: found.clone(),
                                 });
-                                (Some(index), found)
+                                (index, found)
                             }
                             Err(e) => {
                                 failure = Some(e.into());
@@ -359,7 +359,7 @@ impl MediaModerator {
             .into_iter()
             .map(|sample| {
                 let mut signals = sample.banks;
-                if let Some(model) = sample.classified.and_then(|i| classified.get(&i)) {
+                if let Some(model) = classified.get(&sample.classified) {
                     signals.extend(model.iter().cloned());
                 }
                 signals.extend(sample.readers);
@@ -445,9 +445,9 @@ impl MediaModerator {
     }
 
     /// Gives every frame finding (per sample: its time and signals) an interval — from its
-    /// sample to the next sample (or the end) — and merges the same finding on consecutive samples into one. Classifier scores
-    /// are kept only where they reach the label's review threshold, plus the single highest
-    /// score so the label always has its evidence.
+    /// sample to the next sample (or the end) — and merges the same finding on consecutive
+    /// samples into one. Classifier scores are kept only where they reach the label's review
+    /// threshold, plus the single highest score so the label always has its evidence.
     fn merge_frame_signals(&self, samples: Vec<(f64, Vec<Signal>)>, end: f64) -> Vec<Signal> {
         let policy = &self.image.text.policy;
         let mut open: HashMap<String, (Signal, usize)> = HashMap::new();
