@@ -22,6 +22,7 @@ use rampart_image::DecodedImage;
 use rampart_media::video::{probe, sample_frames, SamplingOptions, VideoLimits};
 use rampart_moderate::{DataDir, MediaModerator};
 use rampart_policy::Policy;
+use rampart_speech::eval::process_cpu_time;
 
 const RUNS: usize = 5;
 const FILES: &[&str] = &[
@@ -54,21 +55,6 @@ fn time_and_cpu(mut run: impl FnMut() -> Result<()>) -> Result<(Duration, Durati
     }
     let cpu = process_cpu_time().saturating_sub(cpu_before) / RUNS as u32;
     Ok((median(times), cpu))
-}
-
-/// CPU time used by this process so far (user + system, all threads).
-fn process_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec and CLOCK_PROCESS_CPUTIME_ID exists on
-    // Linux; on failure `ts` stays zero.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    Duration::new(
-        u64::try_from(ts.tv_sec).unwrap_or(0),
-        u32::try_from(ts.tv_nsec).unwrap_or(0),
-    )
 }
 
 pub fn bench_video(testdata: &Path) -> Result<()> {
