@@ -171,6 +171,13 @@ pub struct EvalSpeechArgs {
     /// default, instead of the window's length plus 7 s (for comparison).
     #[arg(long)]
     full_context: bool,
+    /// Another whisper.cpp GGML model file to evaluate instead of the installed tiny.en
+    /// (e.g. Whisper base converted with scripts/convert-whisper-ct2-to-ggml.py).
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+    /// Also print each file's transcript beside its reference.
+    #[arg(long)]
+    transcripts: bool,
 }
 
 /// Word error rate and real-time factor of speech recognition on the speech fixtures.
@@ -200,7 +207,9 @@ pub fn eval_speech(args: EvalSpeechArgs) -> Result<()> {
         }
         entry.push_str(text);
     }
-    let model_path = rampart_textmodel::default_models_dir().join(rampart_speech::MODEL_FILE);
+    let model_path = args.model.unwrap_or_else(|| {
+        rampart_textmodel::default_models_dir().join(rampart_speech::MODEL_FILE)
+    });
     let model = rampart_speech::SpeechModel::load(&model_path).with_context(|| {
         format!(
             "loading {} (run scripts/fetch-models.sh)",
@@ -243,6 +252,14 @@ pub fn eval_speech(args: EvalSpeechArgs) -> Result<()> {
         model.name_version(),
         dir.display()
     );
+    if args.transcripts {
+        for (row, item) in report.rows.iter().zip(&items) {
+            println!("{}", row.name);
+            println!("  reference:  {}", item.reference);
+            println!("  transcript: {}", row.hypothesis);
+        }
+        println!();
+    }
     println!("{report}");
     Ok(())
 }

@@ -270,3 +270,50 @@ fn a_video_bank_finds_the_banned_clip_inside_a_longer_video() {
         "a 5 s clip of the same pattern is not 80 % of the banned video: {v}"
     );
 }
+
+#[test]
+fn the_speech_evaluation_shows_each_transcript_and_can_score_another_model() {
+    // A one-file fixture set: the profanity recording and its reference, linked from the
+    // shared fixtures (nothing is copied into the repository).
+    let dir = data_dir("eval-speech");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(fixture("speech/profanity.wav"), dir.join("profanity.wav")).unwrap();
+    let reference = "This is fucking ridiculous, what a piece of shit.";
+    std::fs::write(
+        dir.join("transcripts.csv"),
+        format!("file,start_s,end_s,text\nprofanity.wav,0.000,2.916,\"{reference}\"\n"),
+    )
+    .unwrap();
+    let dir_arg = dir.display().to_string();
+    let out = rampart(
+        &dir,
+        &["eval", "speech", "--dir", &dir_arg, "--transcripts"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!("  reference:  {reference}")),
+        "{stdout}"
+    );
+    let transcript = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("  transcript: "))
+        .unwrap_or_else(|| panic!("no transcript line: {stdout}"));
+    assert!(transcript.to_lowercase().contains("fucking"), "{stdout}");
+    let total = stdout
+        .lines()
+        .find(|l| l.starts_with("total"))
+        .unwrap_or_else(|| panic!("no total line: {stdout}"));
+    assert_eq!(total.split_whitespace().nth(1), Some("9"), "{total}");
+
+    // --model names the file to load; a missing one is a clean error, not a fallback.
+    let missing = dir.join("no-such-model.bin").display().to_string();
+    let out = rampart(
+        &dir,
+        &["eval", "speech", "--dir", &dir_arg, "--model", &missing],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&missing), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
