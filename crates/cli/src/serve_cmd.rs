@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// Largest video or audio file in MiB (raw, multipart or fetched by URL).
     #[arg(long, env = "RAMPART_MAX_MEDIA_MB", default_value_t = 256)]
     max_media_mb: usize,
+    /// Starts a video or audio job gets (a file that crashes or outlives its worker every
+    /// time) before it is failed with `internal` and its webhook sent; 1-100.
+    #[arg(long, env = "RAMPART_JOB_ATTEMPTS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    job_attempts: u32,
     #[command(flatten)]
     jobs: JobArgs,
 }
@@ -153,6 +158,7 @@ pub fn serve(data: &Path, args: ServeArgs) -> Result<()> {
     config.limits.image_body = args.max_image_mb.saturating_mul(1 << 20).max(1);
     config.fetch_allow = args.fetch_allow;
     config.limits.media_body = args.max_media_mb.saturating_mul(1 << 20).max(1);
+    config.limits.job_attempts = args.job_attempts;
     args.jobs.apply(&mut config)?;
     runtime()?
         .block_on(rampart_server::serve(config))

@@ -703,6 +703,69 @@ fn a_job_whose_server_is_killed_completes_once_after_restart() {
     drop(server);
 }
 
+#[test]
+fn a_job_out_of_attempts_is_failed_and_its_webhook_sent() {
+    // One start allowed: the server is killed during it, so after restart the job is out of
+    // attempts. It must end failed, with the reason, and the webhook must hear of it.
+    let dir = temp_dir("jobs-exhausted");
+    let backend = Backend {
+        data: dir.0.clone(),
+        store: None,
+        pg: None,
+    };
+    let flags: Vec<&str> = SERVE_FLAGS
+        .iter()
+        .copied()
+        .chain(["--job-attempts", "1"])
+        .collect();
+    let hook = receiver(Behaviour::FailFirst(0));
+    let video = long_video(&dir.0);
+    let mut server = start(&backend, &flags);
+    let api = Api { addr: server.addr };
+    let admin = server.admin_key.clone().unwrap();
+    ok(
+        &api.json(
+            "PUT",
+            &admin,
+            "/v1/webhooks",
+            &json!({ "url": hook.url("/hook") }),
+        ),
+        200,
+    );
+    let id = submit(api, &admin, "/v1/moderate/video", "video/mp4", &video);
+    wait_until("the job to run", 60, || {
+        ok(&api.get(&admin, &format!("/v1/jobs/{id}")), 200)["state"] == "running"
+    });
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    assert!(
+        hook.requests().is_empty(),
+        "nothing was sent before the kill"
+    );
+
+    let server = start(&backend, &flags);
+    let api = Api { addr: server.addr };
+    let job = wait_job(api, &admin, &id);
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["attempts"], 1, "not started again: {job}");
+    assert_eq!(job["error"]["code"], "internal", "{job}");
+    assert_eq!(job["error"]["message"], "gave up after 1 attempts", "{job}");
+    wait_until("the job.failed webhook", 30, || !hook.requests().is_empty());
+    std::thread::sleep(Duration::from_secs(1)); // nothing more must arrive
+    let got = hook.requests();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(body["event"], "job.failed", "{body}");
+    assert_eq!(body["job"]["id"], id.as_str(), "{body}");
+    assert_eq!(body["job"]["error"]["message"], "gave up after 1 attempts");
+    let log = ok(
+        &api.get(&admin, &format!("/v1/webhooks/deliveries?job_id={id}")),
+        200,
+    );
+    assert_eq!(log["deliveries"][0]["state"], "delivered", "{log}");
+    drop(server);
+}
+
 fn nats_url() -> String {
     std::env::var("NATS_URL").expect("NATS_URL must point at a NATS JetStream server for this test")
 }

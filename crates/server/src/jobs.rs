@@ -28,7 +28,8 @@ use crate::error::ApiError;
 use crate::routes::jobs::JobView;
 use crate::state::AppState;
 
-/// A job is given up after this many starts (a file that kills its worker every time).
+/// A job is given up after this many starts by default (a file that kills its worker every
+/// time); `Limits::job_attempts` sets it.
 pub const MAX_ATTEMPTS: u32 = 3;
 /// How long a claim lasts without renewal.
 const LEASE: Duration = Duration::from_secs(60);
@@ -110,6 +111,14 @@ async fn run_one(state: &AppState, spool: &std::path::Path, lease: Lease) {
     };
     let job = claimed.job;
     let token = claimed.lease;
+    if claimed.exhausted {
+        // It crashed or outlived every worker it had: fail it, and tell the webhook.
+        tracing::warn!(job = %job.id, attempts = job.attempts, "job out of attempts; failing it");
+        let message = format!("gave up after {} attempts", job.attempts);
+        finish(state, job, &token, Err((ErrorCode::Internal, message))).await;
+        lease.done().await;
+        return;
+    }
     let path = spool.join(format!("{}-{}", job.id, job.attempts));
     tracing::info!(job = %job.id, kind = ?job.kind, attempt = job.attempts, bytes = job.input_bytes, "job started");
     let result = match tokio::fs::write(&path, &claimed.input).await {

@@ -42,6 +42,9 @@ pub struct Limits {
     pub import_body: usize,
     /// Largest video or audio file (raw body, multipart, or fetched from a URL).
     pub media_body: usize,
+    /// Starts a video or audio job gets before it is failed (1-100; jobs keep the value they
+    /// were submitted with).
+    pub job_attempts: u32,
     /// A request that takes longer is answered 503 and its work abandoned.
     pub request_timeout: Duration,
 }
@@ -53,6 +56,7 @@ impl Default for Limits {
             image_body: 32 << 20,
             import_body: 16 << 20,
             media_body: 256 << 20,
+            job_attempts: crate::jobs::MAX_ATTEMPTS,
             request_timeout: Duration::from_secs(30),
         }
     }

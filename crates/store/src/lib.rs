@@ -52,8 +52,9 @@
 //! ([`Store::create_job`]). A worker claims it ([`Store::claim_job`]): the claim is a random
 //! lease token valid until a deadline the worker keeps pushing forward
 //! ([`Store::renew_job_lease`]). A claim that lapses (the worker died) lets the next claim win
-//! and voids the old token, and a job claimed `max_attempts` times is failed instead of
-//! claimed again. [`Store::complete_job`] and [`Store::fail_job`] act only under the current
+//! and voids the old token. A job already claimed `max_attempts` times is claimed once more
+//! only to be failed (the claim says it is exhausted), so its failure and its webhook are
+//! written together like any other outcome. [`Store::complete_job`] and [`Store::fail_job`] act only under the current
 //! token and, in one transaction, finish the job, store the verdict, delete the input and
 //! queue the webhook delivery — so a job completes exactly once whatever the queue does, and
 //! its result is never sent without being stored. Deliveries are leased the same way
@@ -339,8 +340,11 @@ pub trait Store: Send + Sync {
     /// Claims a job for a worker, atomically: only a `Queued` job or a `Running` one whose lease
     /// has run out. The job becomes `Running` with one more attempt, a new lease token and
     /// `lease_until = now + lease_ms`; the input bytes come back with it. `None` for an
-    /// unknown or finished job, or one another worker holds. A job out of attempts is failed
-    /// instead (`internal`, "gave up after N attempts") and `None` returned.
+    /// unknown or finished job, or one another worker holds. A job out of attempts (it has
+    /// crashed or outlived every worker) is claimed without another attempt, without its
+    /// input and with [`ClaimedJob::exhausted`] set: the worker's only move is
+    /// [`Store::fail_job`], which also queues its webhook. If that worker dies too, the next
+    /// claim is exhausted again.
     async fn claim_job(&self, id: &str, lease_ms: u64) -> Result<Option<ClaimedJob>, StoreError>;
     /// Extends a claim to `now + lease_ms` and records progress (clamped to 0–1); `false` when
     /// the lease is no longer this one (the job was reclaimed or finished).

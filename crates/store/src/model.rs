@@ -400,7 +400,10 @@ pub struct Job {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedJob {
     pub job: Job,
+    /// The uploaded file (empty when [`ClaimedJob::exhausted`]).
     pub input: Vec<u8>,
+    /// The job was already out of attempts: this claim is only for failing it.
+    pub exhausted: bool,
     /// A random token of this claim; renewing, completing and failing the job need it.
     pub lease: String,
 }

@@ -1454,6 +1454,13 @@ impl Store for SqlStore {
              AND (state = 'queued' OR (state = 'running' AND lease_until <= $4)) \
              RETURNING {JOB_COLUMNS}"
         );
+        let claim_exhausted = format!(
+            "UPDATE jobs SET state = 'running', lease = $2, lease_until = $3, \
+             started_at = COALESCE(started_at, $4) \
+             WHERE id = $1 AND attempts >= max_attempts \
+             AND (state = 'queued' OR (state = 'running' AND lease_until <= $4)) \
+             RETURNING {JOB_COLUMNS}"
+        );
         on_pool!(&self.pool, |pool, Db, begin| {
             let mut tx = pool.begin_with(begin).await?;
             let claimed = sqlx::query(&claim)
@@ -1465,26 +1472,26 @@ impl Store for SqlStore {
                 .await?;
             let Some(row) = claimed else {
                 // Claimable but out of attempts: it has crashed or timed out every worker.
-                let gave_up = sqlx::query(
-                    "UPDATE jobs SET state = 'failed', error_code = 'internal', \
-                     error_message = 'gave up after ' || attempts || ' attempts', \
-                     lease = NULL, lease_until = NULL, finished_at = $2 \
-                     WHERE id = $1 AND attempts >= max_attempts \
-                     AND (state = 'queued' OR (state = 'running' AND lease_until <= $2))",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if gave_up > 0 {
-                    sqlx::query("DELETE FROM job_inputs WHERE job_id = $1")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                }
-                return Ok(None);
+                // Claim it (no new attempt, no input) so the worker can fail it with its
+                // webhook in one transaction.
+                let exhausted = sqlx::query(&claim_exhausted)
+                    .bind(id)
+                    .bind(&lease)
+                    .bind(later(now, lease_ms))
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = exhausted else {
+                    return Ok(None);
+                };
+                let job = job_from!(row);
+                tx.commit().await?;
+                return Ok(Some(ClaimedJob {
+                    job,
+                    input: Vec::new(),
+                    lease,
+                    exhausted: true,
+                }));
             };
             let job = job_from!(row);
             let input: Option<Vec<u8>> =
@@ -1498,7 +1505,12 @@ impl Store for SqlStore {
                 )));
             };
             tx.commit().await?;
-            Ok(Some(ClaimedJob { job, input, lease }))
+            Ok(Some(ClaimedJob {
+                job,
+                input,
+                lease,
+                exhausted: false,
+            }))
         })
     }
 

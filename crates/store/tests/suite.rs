@@ -204,7 +204,7 @@ on_both_backends!(
     the_integrity_check_passes,
     a_job_is_claimed_once_and_completes_once,
     a_job_with_an_expired_lease_is_reclaimed_and_the_old_claim_is_void,
-    a_job_out_of_attempts_is_failed_when_claimed_again,
+    a_job_out_of_attempts_is_claimed_only_to_be_failed_with_its_webhook,
     a_failed_job_keeps_its_error_and_its_delivery,
     a_finished_job_keeps_no_content,
     bad_jobs_are_refused_before_anything_is_written,
@@ -1105,7 +1105,7 @@ async fn a_job_with_an_expired_lease_is_reclaimed_and_the_old_claim_is_void(db: 
         .is_empty());
 }
 
-async fn a_job_out_of_attempts_is_failed_when_claimed_again(db: &TestDb) {
+async fn a_job_out_of_attempts_is_claimed_only_to_be_failed_with_its_webhook(db: &TestDb) {
     let s = &db.store;
     let t = s.create_tenant("acme").await.unwrap().id;
     let job = s
@@ -1116,10 +1116,41 @@ async fn a_job_out_of_attempts_is_failed_when_claimed_again(db: &TestDb) {
         .await
         .unwrap();
     for _ in 0..2 {
-        assert!(s.claim_job(&job.id, 1).await.unwrap().is_some());
+        let claimed = s.claim_job(&job.id, 1).await.unwrap().unwrap();
+        assert!(!claimed.exhausted);
+        assert_eq!(claimed.input, b"crashes every worker");
         sleep_past(1).await;
     }
-    assert!(s.claim_job(&job.id, LEASE_MS).await.unwrap().is_none());
+    // Out of attempts: claimed once more, without an attempt or the input, and only to fail
+    // it. A worker that dies then leaves it to the next claim, exhausted again.
+    let last = s.claim_job(&job.id, 1).await.unwrap().unwrap();
+    assert!(last.exhausted);
+    assert!(last.input.is_empty());
+    assert_eq!(last.job.attempts, 2);
+    assert_eq!(last.job.state, JobState::Running);
+    sleep_past(1).await;
+    let again = s.claim_job(&job.id, LEASE_MS).await.unwrap().unwrap();
+    assert!(again.exhausted);
+    assert_ne!(again.lease, last.lease);
+    assert!(
+        s.claim_job(&job.id, LEASE_MS).await.unwrap().is_none(),
+        "held by the live claim"
+    );
+    assert!(!s
+        .fail_job(&job.id, &last.lease, "internal", "stale claim", None)
+        .await
+        .unwrap());
+    let d = Some(delivery("job.failed", &job.id));
+    assert!(s
+        .fail_job(
+            &job.id,
+            &again.lease,
+            "internal",
+            "gave up after 2 attempts",
+            d
+        )
+        .await
+        .unwrap());
     let failed = s.get_job(t, &job.id).await.unwrap().unwrap();
     assert_eq!(failed.state, JobState::Failed);
     assert_eq!(failed.error_code.as_deref(), Some("internal"));
@@ -1128,7 +1159,11 @@ async fn a_job_out_of_attempts_is_failed_when_claimed_again(db: &TestDb) {
         Some("gave up after 2 attempts")
     );
     assert_eq!(failed.attempts, 2);
+    let deliveries = s.list_deliveries(t, Some(&job.id), None, 10).await.unwrap();
+    assert_eq!(deliveries.len(), 1, "the failure is sent to the webhook");
+    assert_eq!(deliveries[0].event, "job.failed");
     assert!(s.pending_jobs(10).await.unwrap().is_empty());
+    assert!(s.claim_job(&job.id, LEASE_MS).await.unwrap().is_none());
     assert_eq!(db.raw_count("SELECT COUNT(*) FROM job_inputs").await, 0);
 }
 

@@ -415,7 +415,7 @@ async fn submit(
             callback_url: input.callback_url,
             input: input.bytes.to_vec(),
             input_sha256: sha256,
-            max_attempts: crate::jobs::MAX_ATTEMPTS,
+            max_attempts: state.limits.job_attempts,
         })
         .await?;
     state
