@@ -5,16 +5,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
-use async_nats::jetstream::stream::{RetentionPolicy, StorageType};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{LastRawMessageErrorKind, RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, AckKind};
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use rampart_store::TenantId;
+use rampart_store::{Store, TenantId};
 
 use crate::{JobRef, Lease, Queue, QueueError};
 
 /// How long one pull request waits for a message before it is renewed.
 const PULL_EXPIRES: Duration = Duration::from_secs(30);
+/// Pending jobs read from the store at a time by [`NatsQueue::republish_missing`].
+const SWEEP_PAGE: u32 = 500;
 
 /// Where and how a [`NatsQueue`] keeps its jobs. Every node of one deployment must use the
 /// same stream, consumer and subject prefix.
@@ -24,7 +27,7 @@ pub struct NatsOptions {
     pub stream: String,
     /// The durable pull consumer all workers share (default `rampart-workers`).
     pub consumer: String,
-    /// Jobs are published on `<prefix>.<tenant id>` (default `rampart.jobs`).
+    /// Jobs are published on `<prefix>.<tenant id>.<job id>` (default `rampart.jobs`).
     pub subject_prefix: String,
     /// Most jobs of one tenant this node runs at once (at least 1).
     pub per_tenant: usize,
@@ -54,6 +57,7 @@ impl Default for NatsOptions {
 /// every worker node pulls from. A job whose worker dies is delivered again after `ack_wait`.
 pub struct NatsQueue {
     jetstream: jetstream::Context,
+    stream: jetstream::stream::Stream,
     consumer: PullConsumer,
     options: NatsOptions,
     slots: Arc<Slots>,
@@ -142,10 +146,62 @@ impl NatsQueue {
         });
         Ok(Arc::new(NatsQueue {
             jetstream,
+            stream,
             consumer,
             options,
             slots,
         }))
+    }
+
+    /// Publishes every job the store holds as pending (queued, or running with a lapsed lease)
+    /// whose message the stream no longer has: one whose publish failed after the job was
+    /// stored, or one lost with the stream. Returns how many were published.
+    ///
+    /// The store is where jobs live; the stream only tells workers about them. A job whose
+    /// message is still there (waiting, or held by a worker) is left alone. A sweep that races
+    /// the first publish adds nothing: both carry the job id as their message id, and
+    /// JetStream drops the second within its duplicate window. A copy that still gets through
+    /// is harmless, as the store lets one claim win.
+    pub async fn republish_missing(&self, store: &dyn Store) -> Result<usize, QueueError> {
+        let mut published = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = store
+                .pending_jobs_after(after.as_deref(), SWEEP_PAGE)
+                .await?;
+            let Some((last, _)) = page.last() else {
+                return Ok(published);
+            };
+            after = Some(last.clone());
+            for (id, tenant) in page {
+                let job = JobRef { id, tenant };
+                let subject = self.subject(&job);
+                match self.stream.get_last_raw_message_by_subject(&subject).await {
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => {}
+                    Err(e) => return Err(QueueError::nats("look up a job")(e)),
+                }
+                tracing::info!(job = %job.id, "job missing from the NATS stream; publishing it again");
+                self.enqueue(job).await?;
+                published += 1;
+            }
+        }
+    }
+
+    /// `<prefix>.<tenant>.<job id>`: one subject per job, so the stream can be asked whether
+    /// it still holds a job's message. An id that is not a plain subject token (store ids
+    /// are ULIDs) goes under `<prefix>.<tenant>` instead.
+    fn subject(&self, job: &JobRef) -> String {
+        let plain = !job.id.is_empty()
+            && job
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if plain {
+            format!("{}.{}.{}", self.options.subject_prefix, job.tenant, job.id)
+        } else {
+            format!("{}.{}", self.options.subject_prefix, job.tenant)
+        }
     }
 
     /// Deletes this queue's stream and every job in it (tests and tear-down).
@@ -161,11 +217,14 @@ impl NatsQueue {
 #[async_trait]
 impl Queue for NatsQueue {
     async fn enqueue(&self, job: JobRef) -> Result<(), QueueError> {
-        let subject = format!("{}.{}", self.options.subject_prefix, job.tenant);
+        let subject = self.subject(&job);
         let body = serde_json::to_vec(&job).map_err(QueueError::nats("encode"))?;
+        let message = PublishMessage::build()
+            .payload(body.into())
+            .message_id(&job.id);
         // The second await is the stream's acknowledgement: the job is stored.
         self.jetstream
-            .publish(subject, body.into())
+            .send_publish(subject, message)
             .await
             .map_err(QueueError::nats("publish"))?
             .await

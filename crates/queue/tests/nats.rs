@@ -170,3 +170,71 @@ async fn change_notices_reach_every_subscriber() {
     }
     assert_eq!(seen, [41, 42]);
 }
+
+/// A job stored in SQLite, as the API does before it publishes.
+async fn stored_job(store: &dyn rampart_store::Store, tenant: TenantId, n: u8) -> JobRef {
+    let input = vec![n; 16];
+    let job = store
+        .create_job(rampart_store::NewJob {
+            tenant,
+            kind: rampart_store::JobKind::Video,
+            client_id: None,
+            policy: None,
+            callback_url: None,
+            input_sha256: format!("{:064x}", n),
+            input,
+            max_attempts: 3,
+        })
+        .await
+        .unwrap();
+    JobRef { id: job.id, tenant }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_publishes_stored_jobs_the_stream_lost_and_only_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rampart.db").display());
+    let store = rampart_store::open(&url).await.unwrap();
+    let tenant = store.create_tenant("acme").await.unwrap().id;
+    let options = options("sweep", 4, Duration::from_secs(30));
+    let queue = connect(&options).await;
+
+    // One job published as usual; one stored while NATS was unreachable (never published).
+    let published = stored_job(store.as_ref(), tenant, 1).await;
+    queue.enqueue(published.clone()).await.unwrap();
+    let orphan = stored_job(store.as_ref(), tenant, 2).await;
+    assert_eq!(settled_messages(&options, 1).await, 1);
+
+    // The sweep publishes the orphan only; a second sweep finds nothing missing.
+    assert_eq!(queue.republish_missing(store.as_ref()).await.unwrap(), 1);
+    assert_eq!(settled_messages(&options, 2).await, 2);
+    assert_eq!(queue.republish_missing(store.as_ref()).await.unwrap(), 0);
+    // Publishing a job again within the duplicate window adds no second copy.
+    queue.enqueue(published.clone()).await.unwrap();
+    assert_eq!(settled_messages(&options, 2).await, 2);
+
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let lease = next(&queue).await;
+        ids.push(lease.job().id.clone());
+        // A job held by a worker still has its message: the sweep leaves it alone.
+        let claimed = store
+            .claim_job(&lease.job().id, 60_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(queue.republish_missing(store.as_ref()).await.unwrap(), 0);
+        // Finished in the store, then acknowledged, as a worker does.
+        assert!(store
+            .fail_job(&claimed.job.id, &claimed.lease, "internal", "test", None)
+            .await
+            .unwrap());
+        lease.done().await;
+    }
+    ids.sort();
+    let mut expected = vec![published.id.clone(), orphan.id.clone()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_eq!(settled_messages(&options, 0).await, 0);
+    queue.delete_stream().await.unwrap();
+}

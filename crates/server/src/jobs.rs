@@ -37,6 +37,8 @@ const LEASE: Duration = Duration::from_secs(60);
 const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// Longer side of the video stills kept for review, in pixels.
 const EVIDENCE_FRAME_SIDE: u32 = 640;
+/// How often a scale-out node looks for stored jobs missing from NATS.
+const REPUBLISH_EVERY: Duration = Duration::from_secs(60);
 /// Deliveries sent at once by one node.
 const DELIVERY_BATCH: u32 = 16;
 
@@ -280,6 +282,19 @@ async fn finish(state: &AppState, job: Job, token: &str, result: JobResult) {
             tracing::info!(job = %id, "job finished elsewhere or its claim expired; result dropped")
         }
         Err(error) => tracing::warn!(%error, job = %id, "storing the job's result failed"),
+    }
+}
+
+/// Scale-out: every minute, publishes again the stored jobs that NATS no longer has (a publish
+/// that failed after the job was stored, a lost stream), so every accepted job runs.
+pub(crate) async fn republish_forever(queue: Arc<rampart_queue::NatsQueue>, store: Arc<dyn Store>) {
+    loop {
+        match queue.republish_missing(store.as_ref()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(jobs = n, "published jobs missing from the NATS stream"),
+            Err(error) => tracing::warn!(%error, "sweeping for jobs missing from NATS failed"),
+        }
+        tokio::time::sleep(REPUBLISH_EVERY).await;
     }
 }
 

@@ -359,9 +359,11 @@ async fn open_queue(
                 options.stream = stream.clone();
                 options.subject_prefix = format!("rampart.{}", stream.to_ascii_lowercase());
             }
-            rampart_queue::NatsQueue::connect_with(url, options)
+            let queue = rampart_queue::NatsQueue::connect_with(url, options)
                 .await
-                .map_err(|e| ServerError::Config(format!("NATS {url}: {e}")))?
+                .map_err(|e| ServerError::Config(format!("NATS {url}: {e}")))?;
+            tokio::spawn(jobs::republish_forever(queue.clone(), store));
+            queue
         }
         None => rampart_queue::InProcessQueue::start(store, per_tenant)
             .await

@@ -418,14 +418,18 @@ async fn submit(
             max_attempts: state.limits.job_attempts,
         })
         .await?;
-    state
+    // The job is stored, so it is accepted even if the queue cannot take it now: the
+    // scale-out sweep publishes stored jobs that NATS does not have.
+    if let Err(error) = state
         .queue
         .enqueue(rampart_queue::JobRef {
             id: job.id.clone(),
             tenant: caller.tenant(),
         })
         .await
-        .map_err(ApiError::internal)?;
+    {
+        tracing::warn!(%error, job = %job.id, "queueing a stored job failed; the sweep will publish it");
+    }
     metrics::counter!("rampart_jobs_submitted_total", "kind" => kind_name(kind)).increment(1);
     let location = format!("/v1/jobs/{}", job.id);
     Ok((
