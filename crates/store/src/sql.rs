@@ -1447,70 +1447,55 @@ impl Store for SqlStore {
     async fn claim_job(&self, id: &str, lease_ms: u64) -> Result<Option<ClaimedJob>, StoreError> {
         let lease = new_lease();
         let now = now_ms();
-        let claim = format!(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease = $2, \
-             lease_until = $3, started_at = COALESCE(started_at, $4) \
-             WHERE id = $1 AND attempts < max_attempts \
-             AND (state = 'queued' OR (state = 'running' AND lease_until <= $4)) \
-             RETURNING {JOB_COLUMNS}"
-        );
-        let claim_exhausted = format!(
-            "UPDATE jobs SET state = 'running', lease = $2, lease_until = $3, \
-             started_at = COALESCE(started_at, $4) \
-             WHERE id = $1 AND attempts >= max_attempts \
-             AND (state = 'queued' OR (state = 'running' AND lease_until <= $4)) \
-             RETURNING {JOB_COLUMNS}"
-        );
+        // The usual claim counts an attempt. A job out of attempts (it has crashed or timed out
+        // every worker) is claimed without one and without its input, so the worker can fail
+        // it with its webhook in one transaction.
+        let claim = |attempts: &str, has_attempts: &str| {
+            format!(
+                "UPDATE jobs SET state = 'running', attempts = {attempts}, lease = $2, \
+                 lease_until = $3, started_at = COALESCE(started_at, $4) \
+                 WHERE id = $1 AND {has_attempts} \
+                 AND (state = 'queued' OR (state = 'running' AND lease_until <= $4)) \
+                 RETURNING {JOB_COLUMNS}"
+            )
+        };
+        let claims = [
+            (claim("attempts + 1", "attempts < max_attempts"), false),
+            (claim("attempts", "attempts >= max_attempts"), true),
+        ];
         on_pool!(&self.pool, |pool, Db, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            let claimed = sqlx::query(&claim)
-                .bind(id)
-                .bind(&lease)
-                .bind(later(now, lease_ms))
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(row) = claimed else {
-                // Claimable but out of attempts: it has crashed or timed out every worker.
-                // Claim it (no new attempt, no input) so the worker can fail it with its
-                // webhook in one transaction.
-                let exhausted = sqlx::query(&claim_exhausted)
+            for (sql, exhausted) in &claims {
+                let claimed = sqlx::query(sql)
                     .bind(id)
                     .bind(&lease)
                     .bind(later(now, lease_ms))
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let Some(row) = exhausted else {
-                    return Ok(None);
-                };
+                let Some(row) = claimed else { continue };
                 let job = job_from!(row);
+                let input = if *exhausted {
+                    Vec::new()
+                } else {
+                    let input: Option<Vec<u8>> =
+                        sqlx::query_scalar("SELECT data FROM job_inputs WHERE job_id = $1")
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    input.ok_or_else(|| {
+                        StoreError::Integrity(format!("unfinished job '{id}' has no input"))
+                    })?
+                };
                 tx.commit().await?;
                 return Ok(Some(ClaimedJob {
                     job,
-                    input: Vec::new(),
+                    input,
                     lease,
-                    exhausted: true,
+                    exhausted: *exhausted,
                 }));
-            };
-            let job = job_from!(row);
-            let input: Option<Vec<u8>> =
-                sqlx::query_scalar("SELECT data FROM job_inputs WHERE job_id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let Some(input) = input else {
-                return Err(StoreError::Integrity(format!(
-                    "unfinished job '{id}' has no input"
-                )));
-            };
-            tx.commit().await?;
-            Ok(Some(ClaimedJob {
-                job,
-                input,
-                lease,
-                exhausted: false,
-            }))
+            }
+            Ok(None)
         })
     }
 
