@@ -294,11 +294,7 @@ fn statements_of_reasons(api: &Api, admin: &str, auditor: &str, submitter: &str)
 #[test]
 fn audit_on_sqlite() {
     let dir = temp_dir("audit-sqlite");
-    let backend = Backend {
-        data: dir.0.clone(),
-        store: None,
-        pg: None,
-    };
+    let backend = sqlite_backend(dir.0.clone());
     chain_is_audited_verified_and_tampering_is_named(&backend);
 }
 

@@ -628,11 +628,7 @@ fn run_jobs_suite(backend: &Backend) {
 #[test]
 fn jobs_on_sqlite() {
     let dir = temp_dir("jobs");
-    run_jobs_suite(&Backend {
-        data: dir.0.clone(),
-        store: None,
-        pg: None,
-    });
+    run_jobs_suite(&sqlite_backend(dir.0.clone()));
 }
 
 #[test]
@@ -667,24 +663,33 @@ fn long_video(dir: &std::path::Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-#[test]
-fn a_job_whose_server_is_killed_completes_once_after_restart() {
-    let dir = temp_dir("jobs-kill");
-    let backend = Backend {
-        data: dir.0.clone(),
-        store: None,
-        pg: None,
-    };
-    let video = long_video(&dir.0);
-    let mut server = start(&backend, SERVE_FLAGS);
+/// Starts a server on `backend` with `flags`, lets `prepare` set it up with the admin key,
+/// submits a long video and SIGKILLs the server once the job runs. Returns the admin key and
+/// the job id.
+fn kill_during_a_job(
+    backend: &Backend,
+    flags: &[&str],
+    prepare: impl FnOnce(Api, &str),
+) -> (String, String) {
+    let video = long_video(&backend.data);
+    let mut server = start(backend, flags);
     let api = Api { addr: server.addr };
     let admin = server.admin_key.clone().unwrap();
+    prepare(api, &admin);
     let id = submit(api, &admin, "/v1/moderate/video", "video/mp4", &video);
     wait_until("the job to run", 60, || {
         ok(&api.get(&admin, &format!("/v1/jobs/{id}")), 200)["state"] == "running"
     });
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
+    (admin, id)
+}
+
+#[test]
+fn a_job_whose_server_is_killed_completes_once_after_restart() {
+    let dir = temp_dir("jobs-kill");
+    let backend = sqlite_backend(dir.0.clone());
+    let (admin, id) = kill_during_a_job(&backend, SERVE_FLAGS, |_, _| {});
 
     let server = start(&backend, SERVE_FLAGS);
     let api = Api { addr: server.addr };
@@ -708,36 +713,24 @@ fn a_job_out_of_attempts_is_failed_and_its_webhook_sent() {
     // One start allowed: the server is killed during it, so after restart the job is out of
     // attempts. It must end failed, with the reason, and the webhook must hear of it.
     let dir = temp_dir("jobs-exhausted");
-    let backend = Backend {
-        data: dir.0.clone(),
-        store: None,
-        pg: None,
-    };
+    let backend = sqlite_backend(dir.0.clone());
     let flags: Vec<&str> = SERVE_FLAGS
         .iter()
         .copied()
         .chain(["--job-attempts", "1"])
         .collect();
     let hook = receiver(Behaviour::FailFirst(0));
-    let video = long_video(&dir.0);
-    let mut server = start(&backend, &flags);
-    let api = Api { addr: server.addr };
-    let admin = server.admin_key.clone().unwrap();
-    ok(
-        &api.json(
-            "PUT",
-            &admin,
-            "/v1/webhooks",
-            &json!({ "url": hook.url("/hook") }),
-        ),
-        200,
-    );
-    let id = submit(api, &admin, "/v1/moderate/video", "video/mp4", &video);
-    wait_until("the job to run", 60, || {
-        ok(&api.get(&admin, &format!("/v1/jobs/{id}")), 200)["state"] == "running"
+    let (admin, id) = kill_during_a_job(&backend, &flags, |api, admin| {
+        ok(
+            &api.json(
+                "PUT",
+                admin,
+                "/v1/webhooks",
+                &json!({ "url": hook.url("/hook") }),
+            ),
+            200,
+        );
     });
-    server.child.kill().unwrap(); // SIGKILL
-    server.child.wait().unwrap();
     assert!(
         hook.requests().is_empty(),
         "nothing was sent before the kill"

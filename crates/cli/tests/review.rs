@@ -430,11 +430,7 @@ fn review_queue_end_to_end(backend: &Backend) {
 #[test]
 fn review_queue_on_sqlite() {
     let dir = temp_dir("review-sqlite");
-    let backend = Backend {
-        data: dir.0.clone(),
-        store: None,
-        pg: None,
-    };
+    let backend = sqlite_backend(dir.0.clone());
     review_queue_end_to_end(&backend);
 }
 
@@ -484,11 +480,7 @@ fn post_login(addr: std::net::SocketAddr, cookie: &str, token: &str, key: &str) 
 #[test]
 fn console_escapes_content_and_refuses_forms_without_csrf() {
     let dir = temp_dir("review-console");
-    let backend = Backend {
-        data: dir.0.clone(),
-        store: None,
-        pg: None,
-    };
+    let backend = sqlite_backend(dir.0.clone());
     let mut server = start(&backend, &[]);
     let api = Api { addr: server.addr };
     let admin = server.admin_key.clone().unwrap();

@@ -60,6 +60,15 @@ pub fn psql(url: &str, sql: &str) {
     );
 }
 
+/// The embedded default as a backend: the SQLite store in the data dir `data`.
+pub fn sqlite_backend(data: PathBuf) -> Backend {
+    Backend {
+        data,
+        store: None,
+        pg: None,
+    }
+}
+
 /// A fresh PostgreSQL schema as a backend (with the data dir `data`); drop it with
 /// [`drop_pg`]. Needs `DATABASE_URL`: fails, never skips, without it.
 pub fn pg_backend(data: PathBuf, prefix: &str) -> Backend {
