@@ -1,12 +1,15 @@
 //! The in-process queue over a SQLite store: fair across tenants, and nothing lost when the
 //! process dies.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::create;
 use futures_util::FutureExt;
 use rampart_queue::{InProcessQueue, JobRef, Queue};
-use rampart_store::{JobKind, JobState, NewJob, Store, TenantId};
+use rampart_store::{JobState, Store};
 
 /// A guard against hangs, not a timing assertion.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -26,29 +29,6 @@ impl Db {
     async fn open(&self) -> Arc<dyn Store> {
         rampart_store::open(&self.url).await.unwrap()
     }
-}
-
-async fn create(store: &dyn Store, tenant: TenantId, n: u8) -> JobRef {
-    let input = vec![n; 16];
-    let job = store
-        .create_job(NewJob {
-            tenant,
-            kind: JobKind::Video,
-            client_id: None,
-            policy: None,
-            callback_url: None,
-            input_sha256: sha256(&input),
-            input,
-            max_attempts: 3,
-        })
-        .await
-        .unwrap();
-    JobRef { id: job.id, tenant }
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    // The store checks the shape only; a real digest is not needed for queueing.
-    format!("{:064x}", bytes.iter().map(|&b| u64::from(b)).sum::<u64>())
 }
 
 async fn next(queue: &InProcessQueue) -> rampart_queue::Lease {

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod common;
+
 use futures_util::StreamExt;
 use rampart_queue::{ChangeBus, JobRef, NatsOptions, NatsQueue, Queue};
 use rampart_store::TenantId;
@@ -171,25 +173,6 @@ async fn change_notices_reach_every_subscriber() {
     assert_eq!(seen, [41, 42]);
 }
 
-/// A job stored in SQLite, as the API does before it publishes.
-async fn stored_job(store: &dyn rampart_store::Store, tenant: TenantId, n: u8) -> JobRef {
-    let input = vec![n; 16];
-    let job = store
-        .create_job(rampart_store::NewJob {
-            tenant,
-            kind: rampart_store::JobKind::Video,
-            client_id: None,
-            policy: None,
-            callback_url: None,
-            input_sha256: format!("{:064x}", n),
-            input,
-            max_attempts: 3,
-        })
-        .await
-        .unwrap();
-    JobRef { id: job.id, tenant }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweep_publishes_stored_jobs_the_stream_lost_and_only_those() {
     let dir = tempfile::tempdir().unwrap();
@@ -200,9 +183,9 @@ async fn the_sweep_publishes_stored_jobs_the_stream_lost_and_only_those() {
     let queue = connect(&options).await;
 
     // One job published as usual; one stored while NATS was unreachable (never published).
-    let published = stored_job(store.as_ref(), tenant, 1).await;
+    let published = common::create(store.as_ref(), tenant, 1).await;
     queue.enqueue(published.clone()).await.unwrap();
-    let orphan = stored_job(store.as_ref(), tenant, 2).await;
+    let orphan = common::create(store.as_ref(), tenant, 2).await;
     assert_eq!(settled_messages(&options, 1).await, 1);
 
     // The sweep publishes the orphan only; a second sweep finds nothing missing.
