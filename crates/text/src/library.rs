@@ -4,11 +4,23 @@
 //! - `word` or `multi word phrase`: matches on normalised text at word boundaries;
 //! - `a & b`: both must occur in the message (any number of `&`);
 //! - `a ~ b`: `a` matches unless `b` occurs in the message (`a & b ~ c ~ d` combines both);
-//! - `re:<regex>`: an opt-in regex on the normalised text (linear-time engine, size-limited).
+//! - `re:<regex>`: an opt-in regex on the normalised text (linear-time engine, size-limited);
+//!   `re:<regex> ~ b ~ c` matches unless phrase `b` or `c` occurs in the message, and
+//!   `re:<regex> ~ {NAME}` unless the regex defined as `NAME` matches anywhere in it (write a
+//!   tilde between spaces in the regex itself as `[~]`);
+//! - `def:NAME=<regex>`: not a rule but a named regex fragment (a vocabulary such as the insults
+//!   of a harassment library, or the markers of counter-speech); later `re:` and `def:` lines
+//!   use it as `{NAME}`, which stands for `(?:<regex>)`. Names are `A-Z`, digits and `_`,
+//!   starting with a letter.
 //!
 //! `&` and `~` are operators only with a space on each side, so `at&t` stays one term. A line may
 //! carry a label and a severity after tabs (`term<TAB>hate<TAB>3`); otherwise the library's apply.
 //! `#` starts a comment line.
+//!
+//! The file form starts with a header line of `key=value` fields:
+//! `# rampart-library name=<name> kind=<kind> label=<label> severity=<1-3> [confirm=true]`.
+//! `confirm=true` marks the hits of the library as candidates that the second-stage model must
+//! confirm when it runs; without it (or when no second stage runs) they stand as written.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,8 +29,10 @@ use rampart_types::{Label, Suggestion};
 
 /// Longest accepted term, in bytes.
 pub const MAX_TERM_BYTES: usize = 256;
-/// Longest accepted `re:` source, in bytes.
+/// Longest accepted `re:` or `def:` source as written, in bytes.
 pub const MAX_REGEX_BYTES: usize = 1024;
+/// Longest accepted regex once `{NAME}` definitions are expanded, in bytes.
+pub const MAX_EXPANDED_REGEX_BYTES: usize = 32 * 1024;
 /// Compiled-size limit of one regex (the `regex` crate's `size_limit`).
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -132,8 +146,49 @@ pub enum Rule {
         required: Vec<String>,
         excluded: Vec<String>,
     },
-    /// A regex on the normalised text.
-    Regex(String),
+    /// A regex on the normalised text, unless one of the `excluded` phrases occurs or one of the
+    /// `excluded_regexes` matches.
+    Regex {
+        /// The regex with `{NAME}` definitions expanded.
+        pattern: RegexPattern,
+        excluded: Vec<String>,
+        /// `~ {NAME}` exclusions.
+        excluded_regexes: Vec<RegexPattern>,
+    },
+}
+
+/// A `re:` pattern (definitions expanded), compiled once when the library is parsed with
+/// Rampart's limits ([`compile_regex`]). Two patterns are equal when their text is.
+#[derive(Clone)]
+pub struct RegexPattern(regex::Regex);
+
+impl RegexPattern {
+    /// Compiles `pattern`; the error says why it was refused.
+    pub fn new(pattern: &str) -> Result<Self, String> {
+        compile_regex(pattern).map(RegexPattern)
+    }
+
+    /// The pattern's text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The compiled regex.
+    pub fn regex(&self) -> &regex::Regex {
+        &self.0
+    }
+}
+
+impl PartialEq for RegexPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl fmt::Debug for RegexPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RegexPattern").field(&self.as_str()).finish()
+    }
 }
 
 /// A term of a library with its label and severity.
@@ -146,6 +201,14 @@ pub struct Term {
     pub severity: Severity,
 }
 
+/// A named regex fragment of a library (`def:NAME=<regex>`), used as `{NAME}` in its regexes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    pub name: String,
+    /// The fragment as written (it may use earlier definitions).
+    pub pattern: String,
+}
+
 /// A named list of terms of one kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TermLibrary {
@@ -153,6 +216,12 @@ pub struct TermLibrary {
     pub kind: LibraryKind,
     pub label: Label,
     pub severity: Severity,
+    /// Hits of a confirm library are candidates that the second-stage model must confirm when
+    /// it runs; without it they stand as written. Set with `confirm=true` in the file header;
+    /// false by default.
+    pub confirm: bool,
+    /// Regex fragments the `re:` terms use, in the order written.
+    pub definitions: Vec<Definition>,
     pub terms: Vec<Term>,
 }
 
@@ -184,6 +253,8 @@ impl TermLibrary {
     ) -> Result<Self, LibraryError> {
         validate_name(name)?;
         let mut terms = Vec::new();
+        let mut definitions = Vec::new();
+        let mut fragments = Fragments::default();
         for (index, raw) in source.lines().enumerate() {
             let line = index + 1;
             let trimmed = raw.trim_end_matches('\r');
@@ -192,6 +263,16 @@ impl TermLibrary {
             }
             let mut columns = trimmed.split('\t');
             let text = columns.next().unwrap_or_default().trim();
+            if let Some(definition) = text.strip_prefix("def:") {
+                if columns.any(|c| !c.trim().is_empty()) {
+                    return Err(LibraryError::Line {
+                        line,
+                        reason: "a definition takes no label or severity".to_owned(),
+                    });
+                }
+                definitions.push(fragments.define(definition, line)?);
+                continue;
+            }
             let term_label = match columns.next().map(str::trim).filter(|s| !s.is_empty()) {
                 Some(l) => {
                     l.parse()
@@ -209,7 +290,7 @@ impl TermLibrary {
                 })?,
                 None => severity,
             };
-            let rule = parse_rule(text, line)?;
+            let rule = parse_rule(text, line, &fragments)?;
             terms.push(Term {
                 source: text.to_owned(),
                 rule,
@@ -222,6 +303,8 @@ impl TermLibrary {
             kind,
             label,
             severity,
+            confirm: false,
+            definitions,
             terms,
         })
     }
@@ -229,12 +312,16 @@ impl TermLibrary {
     /// The file form kept in the data dir: a header line, then one term per line.
     pub fn to_file_string(&self) -> String {
         let mut out = format!(
-            "# rampart-library name={} kind={} label={} severity={}\n",
+            "# rampart-library name={} kind={} label={} severity={}{}\n",
             self.name,
             self.kind,
             self.label,
-            self.severity.value()
+            self.severity.value(),
+            if self.confirm { " confirm=true" } else { "" }
         );
+        for definition in &self.definitions {
+            out.push_str(&format!("def:{}={}\n", definition.name, definition.pattern));
+        }
         for term in &self.terms {
             out.push_str(&term.source);
             if term.label != self.label || term.severity != self.severity {
@@ -255,6 +342,7 @@ impl TermLibrary {
         let mut kind = None;
         let mut label = None;
         let mut severity = Severity::STRONG;
+        let mut confirm = false;
         for field in fields.split_whitespace() {
             match field.split_once('=') {
                 Some(("name", v)) => name = Some(v.to_owned()),
@@ -263,12 +351,16 @@ impl TermLibrary {
                     label = Some(v.parse().map_err(|_| LibraryError::MissingHeader)?)
                 }
                 Some(("severity", v)) => severity = v.parse()?,
+                Some(("confirm", "true")) => confirm = true,
+                Some(("confirm", "false")) => confirm = false,
                 _ => return Err(LibraryError::MissingHeader),
             }
         }
         match (name, kind, label) {
             (Some(name), Some(kind), Some(label)) => {
-                TermLibrary::parse(&name, kind, label, severity, text)
+                let mut library = TermLibrary::parse(&name, kind, label, severity, text)?;
+                library.confirm = confirm;
+                Ok(library)
             }
             _ => Err(LibraryError::MissingHeader),
         }
@@ -289,8 +381,28 @@ fn validate_name(name: &str) -> Result<(), LibraryError> {
     }
 }
 
-fn parse_rule(text: &str, line: usize) -> Result<Rule, LibraryError> {
-    if let Some(pattern) = text.strip_prefix("re:") {
+/// The definitions read so far, expanded and compiled, for `{NAME}` references.
+#[derive(Debug, Default)]
+struct Fragments {
+    expanded: Vec<(String, RegexPattern)>,
+}
+
+impl Fragments {
+    /// Reads `NAME=<regex>` (the text after `def:`), checks it and remembers its expansion.
+    fn define(&mut self, text: &str, line: usize) -> Result<Definition, LibraryError> {
+        let bad = |reason: String| LibraryError::Line { line, reason };
+        let (name, pattern) = text
+            .split_once('=')
+            .ok_or_else(|| bad("a definition is def:NAME=<regex>".to_owned()))?;
+        let name = name.trim();
+        if !is_definition_name(name) {
+            return Err(bad(format!(
+                "invalid definition name '{name}': use A-Z, 0-9 and _, starting with a letter"
+            )));
+        }
+        if self.expanded.iter().any(|(n, _)| n == name) {
+            return Err(bad(format!("'{name}' is already defined")));
+        }
         if pattern.len() > MAX_REGEX_BYTES {
             return Err(LibraryError::Regex {
                 line,
@@ -300,8 +412,114 @@ fn parse_rule(text: &str, line: usize) -> Result<Rule, LibraryError> {
                 ),
             });
         }
-        compile_regex(pattern).map_err(|reason| LibraryError::Regex { line, reason })?;
-        return Ok(Rule::Regex(pattern.to_owned()));
+        let expanded = self.expand(pattern, line)?;
+        let compiled =
+            RegexPattern::new(&expanded).map_err(|reason| LibraryError::Regex { line, reason })?;
+        self.expanded.push((name.to_owned(), compiled));
+        Ok(Definition {
+            name: name.to_owned(),
+            pattern: pattern.to_owned(),
+        })
+    }
+
+    /// Replaces every `{NAME}` outside an escape by `(?:<its expansion>)`.
+    fn expand(&self, pattern: &str, line: usize) -> Result<String, LibraryError> {
+        let mut out = String::with_capacity(pattern.len());
+        let mut rest = pattern;
+        while let Some(i) = rest.find(['\\', '{']) {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            if let Some(escaped) = tail.strip_prefix('\\') {
+                let next = escaped.chars().next().map_or(0, char::len_utf8);
+                out.push_str(&tail[..1 + next]);
+                rest = &escaped[next..];
+                continue;
+            }
+            let reference = tail[1..]
+                .find('}')
+                .map(|end| &tail[1..1 + end])
+                .filter(|name| is_definition_name(name));
+            let Some(name) = reference else {
+                out.push('{');
+                rest = &tail[1..];
+                continue;
+            };
+            let fragment = self.get(name, line)?;
+            out.push_str("(?:");
+            out.push_str(fragment.as_str());
+            out.push(')');
+            if out.len() > MAX_EXPANDED_REGEX_BYTES {
+                return Err(LibraryError::Regex {
+                    line,
+                    reason: format!(
+                        "pattern exceeds {MAX_EXPANDED_REGEX_BYTES} bytes once definitions are expanded"
+                    ),
+                });
+            }
+            rest = &tail[name.len() + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// The compiled definition `name`.
+    fn get(&self, name: &str, line: usize) -> Result<&RegexPattern, LibraryError> {
+        self.expanded
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, pattern)| pattern)
+            .ok_or_else(|| LibraryError::Line {
+                line,
+                reason: format!("'{{{name}}}' is not defined above this line"),
+            })
+    }
+}
+
+fn is_definition_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 64
+}
+
+fn parse_rule(text: &str, line: usize, fragments: &Fragments) -> Result<Rule, LibraryError> {
+    if let Some(regex_line) = text.strip_prefix("re:") {
+        let mut parts = regex_line.split(" ~ ");
+        let pattern = parts.next().unwrap_or_default().trim_end();
+        let mut excluded = Vec::new();
+        let mut excluded_regexes = Vec::new();
+        for part in parts.map(str::trim) {
+            if part.is_empty() {
+                return Err(LibraryError::Line {
+                    line,
+                    reason: "empty phrase after '~'".to_owned(),
+                });
+            }
+            let reference = part
+                .strip_prefix('{')
+                .and_then(|p| p.strip_suffix('}'))
+                .filter(|name| is_definition_name(name));
+            match reference {
+                Some(name) => excluded_regexes.push(fragments.get(name, line)?.clone()),
+                None => excluded.push(part.to_owned()),
+            }
+        }
+        if pattern.len() > MAX_REGEX_BYTES {
+            return Err(LibraryError::Regex {
+                line,
+                reason: format!(
+                    "pattern is {} bytes, the limit is {MAX_REGEX_BYTES}",
+                    pattern.len()
+                ),
+            });
+        }
+        let pattern = RegexPattern::new(&fragments.expand(pattern, line)?)
+            .map_err(|reason| LibraryError::Regex { line, reason })?;
+        return Ok(Rule::Regex {
+            pattern,
+            excluded,
+            excluded_regexes,
+        });
     }
     if text.len() > MAX_TERM_BYTES {
         return Err(LibraryError::Line {
@@ -362,7 +580,7 @@ mod tests {
     #[test]
     fn syntax_of_design_section_6() {
         let lib = parse(
-            "word\nmulti word phrase\na & b\na ~ b\na & b ~ c ~ d\nre:fo+\nat&t\n# comment\n\n",
+            "word\nmulti word phrase\na & b\na ~ b\na & b ~ c ~ d\nre:fo+\nat&t\nre:\\bfo+ ~ not me ~ b\n# comment\n\n",
         )
         .unwrap();
         let rules: Vec<&Rule> = lib.terms.iter().map(|t| &t.rule).collect();
@@ -370,14 +588,30 @@ mod tests {
             required: r.iter().map(|s| s.to_string()).collect(),
             excluded: e.iter().map(|s| s.to_string()).collect(),
         };
-        assert_eq!(rules.len(), 7);
+        assert_eq!(rules.len(), 8);
         assert_eq!(rules[0], &phrases(&["word"], &[]));
         assert_eq!(rules[1], &phrases(&["multi word phrase"], &[]));
         assert_eq!(rules[2], &phrases(&["a", "b"], &[]));
         assert_eq!(rules[3], &phrases(&["a"], &["b"]));
         assert_eq!(rules[4], &phrases(&["a", "b"], &["c", "d"]));
-        assert_eq!(rules[5], &Rule::Regex("fo+".into()));
+        let regex = |p: &str| RegexPattern::new(p).unwrap();
+        assert_eq!(
+            rules[5],
+            &Rule::Regex {
+                pattern: regex("fo+"),
+                excluded: vec![],
+                excluded_regexes: vec![]
+            }
+        );
         assert_eq!(rules[6], &phrases(&["at&t"], &[]));
+        assert_eq!(
+            rules[7],
+            &Rule::Regex {
+                pattern: regex(r"\bfo+"),
+                excluded: vec!["not me".into(), "b".into()],
+                excluded_regexes: vec![]
+            }
+        );
     }
 
     #[test]
@@ -396,6 +630,7 @@ mod tests {
             ("ok\nok\nterm\tpolitics", 3),
             ("x\tprofanity\t9", 1),
             ("a &  & b", 1),
+            ("re:fo ~  ~ x", 1),
         ];
         for (source, line) in cases {
             let err = parse(source).unwrap_err();
@@ -404,6 +639,58 @@ mod tests {
                 "{source:?}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn definitions_name_regex_fragments() {
+        let lib = parse(
+            "def:INSULT=idiot|moron\ndef:AT_YOU=you {INSULT}\nre:\\b{AT_YOU}\\b ~ not ~ {INSULT}\nre:a\\{2}{INSULT}",
+        )
+        .unwrap();
+        assert_eq!(lib.definitions.len(), 2);
+        assert_eq!(lib.terms.len(), 2);
+        assert_eq!(lib.terms[0].source, r"re:\b{AT_YOU}\b ~ not ~ {INSULT}");
+        let regex = |p: &str| RegexPattern::new(p).unwrap();
+        assert_eq!(
+            lib.terms[0].rule,
+            Rule::Regex {
+                pattern: regex(r"\b(?:you (?:idiot|moron))\b"),
+                excluded: vec!["not".into()],
+                excluded_regexes: vec![regex("idiot|moron")]
+            }
+        );
+        let Rule::Regex { pattern, .. } = &lib.terms[1].rule else {
+            panic!("a regex")
+        };
+        assert_eq!(pattern.as_str(), r"a\{2}(?:idiot|moron)");
+        let again = TermLibrary::from_file_string(&lib.to_file_string()).unwrap();
+        assert_eq!(again, lib);
+    }
+
+    #[test]
+    fn bad_definitions_are_reported_with_their_line() {
+        let cases = [
+            "re:{MISSING}",
+            "def:lower=x",
+            "def:X=(",
+            "def:X=a\ndef:X=b",
+            "def:X=a\tprofanity",
+            "def:X",
+        ];
+        for source in cases {
+            let err = parse(source).unwrap_err();
+            let last = source.lines().count();
+            assert!(
+                err.to_string().starts_with(&format!("line {last}:")),
+                "{source:?}: {err}"
+            );
+        }
+        // doubling definitions cannot blow up memory
+        let mut bomb = String::from("def:A0=xxxxxxxxxxxxxxxx\n");
+        for i in 1..40 {
+            bomb.push_str(&format!("def:A{i}={{A{}}}{{A{}}}\n", i - 1, i - 1));
+        }
+        assert!(parse(&bomb).is_err());
     }
 
     #[test]
@@ -419,8 +706,34 @@ mod tests {
     #[test]
     fn file_form_round_trips() {
         let lib = parse("one\ntwo\thate\t3\na & b").unwrap();
+        assert!(!lib.confirm);
         let again = TermLibrary::from_file_string(&lib.to_file_string()).unwrap();
         assert_eq!(again, lib);
+    }
+
+    #[test]
+    fn confirm_is_a_header_attribute_that_round_trips() {
+        let text = "# rampart-library name=h kind=flag label=hate severity=2.8 confirm=true\nx\n";
+        let lib = TermLibrary::from_file_string(text).unwrap();
+        assert!(lib.confirm);
+        assert!(lib.to_file_string().starts_with(
+            "# rampart-library name=h kind=flag label=hate severity=2.8 confirm=true\n"
+        ));
+        assert_eq!(
+            TermLibrary::from_file_string(&lib.to_file_string()).unwrap(),
+            lib
+        );
+        let plain = text.replace(" confirm=true", "");
+        assert!(!TermLibrary::from_file_string(&plain).unwrap().confirm);
+        assert!(!TermLibrary::from_file_string(&plain)
+            .unwrap()
+            .to_file_string()
+            .contains("confirm"));
+        let bad = text.replace("confirm=true", "confirm=maybe");
+        assert_eq!(
+            TermLibrary::from_file_string(&bad),
+            Err(LibraryError::MissingHeader)
+        );
     }
 
     #[test]

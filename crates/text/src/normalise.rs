@@ -196,13 +196,28 @@ impl Normalised {
     /// for each of its bytes the unit it belongs to. Regex rules run on this form so that a
     /// regex author sees ordinary spelling.
     pub fn expanded(&self) -> (String, Vec<u32>) {
+        self.expanded_with_long_runs(None)
+    }
+
+    /// True when some letter is repeated three or more times in a row (`biiitch`, `sooo`), which
+    /// English spelling never does: the run is emphasis or evasion.
+    pub fn has_long_runs(&self) -> bool {
+        self.units
+            .iter()
+            .any(|u| u.run >= 3 && u.ch.is_alphabetic())
+    }
+
+    /// Like [`Normalised::expanded`], but every run of three or more letters written as
+    /// `long_runs` letters (`biiitch` → `bitch` with 1, `asssss` → `ass` with 2), so a regex
+    /// written in ordinary spelling also matches stretched words. `None` keeps runs as written.
+    pub fn expanded_with_long_runs(&self, long_runs: Option<u32>) -> (String, Vec<u32>) {
         let mut text = String::with_capacity(self.text.len());
         let mut map = Vec::with_capacity(self.text.len());
         for (i, unit) in self.units.iter().enumerate() {
-            let repeat = if unit.ch.is_alphabetic() {
-                unit.run.min(64)
-            } else {
-                1
+            let repeat = match (unit.ch.is_alphabetic(), long_runs) {
+                (false, _) => 1,
+                (true, Some(long)) if unit.run >= 3 => long,
+                (true, _) => unit.run.min(64),
             };
             for _ in 0..repeat {
                 text.push(unit.ch);
@@ -939,5 +954,20 @@ mod tests {
         let (text, map) = n.expanded();
         assert_eq!(text, "fuuuck");
         assert_eq!(map, vec![0, 1, 1, 1, 2, 3]);
+    }
+
+    #[test]
+    fn long_runs_can_be_written_short() {
+        let n = Normaliser::new().normalise("biiiitch asssss too");
+        assert!(n.has_long_runs());
+        assert_eq!(n.expanded_with_long_runs(Some(1)).0, "bitch as too");
+        let (text, map) = n.expanded_with_long_runs(Some(2));
+        assert_eq!(text, "biitch ass too");
+        assert_eq!(map.len(), text.len());
+        assert_eq!(
+            map[text.find("ass").unwrap() + 2],
+            map[text.find("ass").unwrap() + 1]
+        );
+        assert!(!Normaliser::new().normalise("too good").has_long_runs());
     }
 }

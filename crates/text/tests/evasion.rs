@@ -129,6 +129,75 @@ fn every_evasion_is_flagged_at_its_original_characters() {
     );
 }
 
+/// Every evasion class still yields the label that says what happened, not only profanity:
+/// (evasion class, text, label).
+const LABELS: &[(&str, &str, &str)] = &[
+    ("leet", "ur a l0ser", "harassment"),
+    ("leet", "y0u b!7ch", "harassment"),
+    ("leet", "i h0pe y0u d1e", "violence"),
+    ("leet", "g0 k1ll y0urself", "self_harm"),
+    ("leet", "I w@nt to d1e", "self_harm"),
+    ("leet", "sh0w me y0ur t1ts", "sexual"),
+    ("leet", "k1ll all j3ws", "hate"),
+    ("separators", "y.o.u i.d.i.o.t", "harassment"),
+    ("separators", "u r a b i t c h", "harassment"),
+    ("separators", "k.y.s", "self_harm"),
+    ("repetition", "you biiiitch", "harassment"),
+    ("repetition", "youuuu idiooot", "harassment"),
+    ("repetition", "send nuuuudes", "sexual"),
+    ("confusables", "you ΒΙΤCΗ", "harassment"),
+    (
+        "confusables",
+        "y\u{043E}u \u{0456}d\u{0456}\u{043E}t",
+        "harassment",
+    ),
+    ("small capitals", "ʏᴏᴜ ɪᴅɪᴏᴛ", "harassment"),
+    ("zero-width", "you i\u{200B}di\u{200C}ot", "harassment"),
+    ("tag characters", "you i\u{E0041}diot", "harassment"),
+    ("bidi reversal", "\u{202E}toidi uoy\u{202C}", "harassment"),
+    ("diacritics", "yöu ïdiöt", "harassment"),
+    (
+        "strikethrough",
+        "you i\u{0336}d\u{0336}i\u{0336}o\u{0336}t\u{0336}",
+        "harassment",
+    ),
+    ("fullwidth", "ｙｏｕ ｉｄｉｏｔ", "harassment"),
+    ("mathematical letters", "𝐲𝐨𝐮 𝐢𝐝𝐢𝐨𝐭", "harassment"),
+    ("enclosed letters", "ⓨⓞⓤ ⓘⓓⓘⓞⓣ", "harassment"),
+    ("emoji letters", "🅨🅞🅤 🅘🅓🅘🅞🅣", "harassment"),
+    ("mixed", "u r a f*ckin l0ser", "harassment"),
+    (
+        "mixed",
+        "Y\u{200B}O\u{200B}U'RE A ƒÜÇKİNG ΜΟRΟΝ",
+        "harassment",
+    ),
+];
+
+#[test]
+fn every_evasion_class_keeps_its_label() {
+    let engine = TextEngine::with_builtin_libraries();
+    let mut failures = Vec::new();
+    for (class, text, label) in LABELS {
+        let label: Label = label.parse().unwrap();
+        let signals = scan(&engine, text);
+        if !signals.iter().any(|s| s.label == label) {
+            failures.push(format!(
+                "{class}: {text:?}: expected {label}, got {:?}",
+                signals
+                    .iter()
+                    .map(|s| (s.label.as_str().to_owned(), s.evidence.matched.clone()))
+                    .collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} evasions lost their label:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn evidence_names_the_tricks_undone() {
     let engine = TextEngine::with_builtin_libraries();
@@ -200,6 +269,14 @@ const INNOCENT: &[&str] = &[
     "Kill the process with SIGTERM, then restart it.",
     "The shuttlecock flew over the net.",
     "I need to pass the bass to Cass.",
+    // The evasion rules (repetition, plural, leet, joined letters) never reach a real word.
+    "Hello Mr Cummings",
+    "Please assess the situation.",
+    "Brian Cox presents the show.",
+    "Shiite pilgrims walked to Karbala.",
+    "Whisk the batter until smooth.",
+    "Fold the sheets.",
+    "G o o d n i g h t",
 ];
 
 #[test]
