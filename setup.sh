@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Sets Rampart up on a fresh machine: builds the release binary (linked at bin/rampart) and
-# trains the text models into the model cache. Safe to run again; it redoes only what is stale.
+# Sets Rampart up on a fresh machine: fetches the models (scripts/fetch-models.sh), builds the
+# release binary (linked at bin/rampart) and trains both stages of the text models into the
+# model cache. Safe to run again; it redoes only what is stale.
 #
 #   RAMPART_MODELS     where models go (default ~/.cache/rampart/models)
 #   CARGO_TARGET_DIR   where cargo builds (default ~/.cache/rampart/target, outside the clone)
-#   RAMPART_TESTDATA   the shared corpora (default ../shared/testdata)
+#   RAMPART_TESTDATA   the shared media fixtures of some tests (default ../shared/testdata);
+#                      the text corpora the models train on are in the repository (data/text)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -47,11 +49,15 @@ cargo build --release --locked -p rampart-cli -p xtask >&2
 mkdir -p bin
 ln -sf "$CARGO_TARGET_DIR/release/rampart" bin/rampart
 
-# Train the text models once per model code + corpus version; the stamp records both.
+# Train both stages of the text judgement once per model code + corpus + encoder version; the
+# stamp records all three. Stage 2 reads the sentence encoder that fetch-models.sh unpacked.
 stamp="$RAMPART_MODELS/.stamp"
-want="$(cat crates/textmodel/src/*.rs xtask/src/train.rs 2>/dev/null | sha256sum | cut -c1-16)"
+want="$(cat crates/textmodel/src/*.rs crates/textmodel/data/* crates/text/src/cascade.rs \
+  crates/text/src/normalise.rs xtask/src/train.rs data/text/functional/*.tsv \
+  data/text/toxigen/*.tsv "$RAMPART_MODELS/all-minilm-l6-v2/config.json" 2>/dev/null \
+  | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: training text models into $RAMPART_MODELS" >&2
+  echo "setup: training text models (stage 1 and stage 2) into $RAMPART_MODELS" >&2
   "$CARGO_TARGET_DIR/release/xtask" train text --out "$RAMPART_MODELS" >&2
   echo "$want" > "$stamp"
 fi

@@ -1,6 +1,7 @@
 //! `cargo xtask bench text`: throughput and latency of the text engine on 200,000 real messages
 //! (SMS Spam Collection + Davidson tweets, repeated), single-threaded, side by side with the
-//! `rustrict` crate on the same messages in the same run, and with a 100,000-term custom library.
+//! `rustrict` crate on the same messages in the same run: stage 1 (libraries + linear models),
+//! the stage-2 escalation share and latency, the blended cascade, and a 100,000-term library.
 //!
 //! Pin it to one core for stable figures: `taskset -c 1 cargo xtask bench text`.
 
@@ -201,10 +202,32 @@ pub fn bench_text(corpus: &Path, models_dir: &Path) -> Result<()> {
     match TextModels::load_dir(models_dir) {
         Ok(models) => {
             engine.set_models(Some(models));
-            measure("rampart: + PII/ads + 3 linear models", &messages, |m| {
-                flags(&engine.scan(m, &ScanOptions::default()).signals)
+            let stage1_options = ScanOptions {
+                contacts: false,
+                stage2: false,
+                ..ScanOptions::default()
+            };
+            measure(
+                "rampart stage 1: libraries + 3 linear models",
+                &messages,
+                |m| flags(&engine.scan(m, &stage1_options).signals),
+            )
+            .print(Some(&rustrict));
+            measure("rampart stage 1 + PII/ads detectors", &messages, |m| {
+                flags(
+                    &engine
+                        .scan(
+                            m,
+                            &ScanOptions {
+                                stage2: false,
+                                ..ScanOptions::default()
+                            },
+                        )
+                        .signals,
+                )
             })
             .print(Some(&rustrict));
+            bench_stage2(&engine, corpus, models_dir, &messages, &rustrict)?;
             engine.set_models(None);
         }
         Err(e) => println!(
@@ -229,5 +252,101 @@ pub fn bench_text(corpus: &Path, models_dir: &Path) -> Result<()> {
         "peak RSS of the whole run: {:.1} MB",
         peak_rss_mb().unwrap_or(f64::NAN)
     );
+    Ok(())
+}
+
+/// Stage 2: which share of messages the gate escalates (on the benchmark messages and on
+/// everyday text: SMS ham and the functional suite's ordinary sentences), its latency on one
+/// thread, the blended throughput of the whole cascade, and the peak RSS with the encoder loaded.
+fn bench_stage2(
+    engine: &TextEngine,
+    corpus: &Path,
+    models_dir: &Path,
+    messages: &[String],
+    rustrict: &Row,
+) -> Result<()> {
+    let stage2 = match rampart_text::Stage2::load(models_dir) {
+        Ok(stage2) => std::sync::Arc::new(stage2),
+        Err(e) => {
+            println!("(stage 2 not loaded: {e}; run ./setup.sh)");
+            return Ok(());
+        }
+    };
+    engine.set_stage2(Some(stage2));
+    let cascade = ScanOptions {
+        contacts: false,
+        ..ScanOptions::default()
+    };
+    let is_escalated =
+        |scan: &rampart_text::TextScan| scan.models.iter().any(|m| m.starts_with("text-heads@"));
+    // The cascade on a slice of the benchmark messages (stage 2 costs milliseconds).
+    let sample: Vec<String> = messages.iter().take(20_000).cloned().collect();
+    let mut escalated = 0usize;
+    let blended = measure(
+        "rampart cascade: stage 1 + stage 2 (escalated)",
+        &sample,
+        |m| {
+            let scan = engine.scan(m, &cascade);
+            if is_escalated(&scan) {
+                escalated += 1;
+            }
+            flags(&scan.signals)
+        },
+    );
+    blended.print(Some(rustrict));
+    // Stage 2 alone: the encoder and heads on each escalated message, one thread.
+    let everyday: Vec<String> = {
+        let mut texts: Vec<String> = rampart_textmodel::corpus::ham_task(corpus)?
+            .2
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        texts.extend(
+            rampart_textmodel::functional::load(corpus)?
+                .into_iter()
+                .filter(|c| c.case.starts_with("benign_"))
+                .map(|c| c.text),
+        );
+        texts
+    };
+    let everyday_escalated = everyday
+        .iter()
+        .filter(|t| is_escalated(&engine.scan(t, &cascade)))
+        .count();
+    let stage2 = engine.stage2().expect("installed above");
+    let mut latencies: Vec<f64> = Vec::new();
+    let abusive: Vec<String> = rampart_textmodel::functional::load(corpus)?
+        .into_iter()
+        .filter(|c| !c.labels.is_empty())
+        .map(|c| c.text)
+        .take(2_000)
+        .collect();
+    for text in &abusive {
+        let t = Instant::now();
+        black_box(stage2.read(text));
+        latencies.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize];
+    println!(
+        "\nstage 2 escalation: {:.2} % of the benchmark messages ({escalated} of {}; tweets are mostly offensive), {:.2} % of everyday messages (SMS ham test split + ordinary sentences: {everyday_escalated} of {}; goal ≤ 3 %)",
+        100.0 * escalated as f64 / sample.len() as f64,
+        sample.len(),
+        100.0 * everyday_escalated as f64 / everyday.len() as f64,
+        everyday.len()
+    );
+    println!(
+        "stage 2 latency on one thread ({} abusive suite messages, encoder {} + heads {}): p50 {:.2} ms, p99 {:.2} ms (goal p50 ≤ 5 ms)",
+        latencies.len(),
+        stage2.encoder_name(),
+        stage2.heads_name(),
+        pct(0.5),
+        pct(0.99)
+    );
+    println!(
+        "peak RSS with stage 2 loaded: {:.1} MB (goal ≤ 300 MB)",
+        peak_rss_mb().unwrap_or(f64::NAN)
+    );
+    engine.set_stage2(None);
     Ok(())
 }

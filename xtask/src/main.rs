@@ -29,19 +29,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Regenerate a built-in library from the shared corpora.
+    /// Regenerate a built-in library from the repository's corpora.
     Seed {
         /// Which library: `profanity`.
         what: String,
-        /// The shared text corpora (default: $RAMPART_TESTDATA/text or ../shared/testdata/text).
+        /// The text corpora (default: the repository's data/text, or $RAMPART_CORPUS).
         #[arg(long)]
         corpus: Option<PathBuf>,
     },
-    /// Train models from the shared corpora.
+    /// Train models from the repository's corpora.
     Train {
         /// Which models: `text`.
         what: String,
-        /// The shared text corpora (default: $RAMPART_TESTDATA/text or ../shared/testdata/text).
+        /// The text corpora (default: the repository's data/text, or $RAMPART_CORPUS).
         #[arg(long)]
         corpus: Option<PathBuf>,
         /// Where to write the model files (default: $RAMPART_MODELS or ~/.cache/rampart/models).
@@ -53,7 +53,7 @@ enum Task {
         /// Which benchmark: `text`, `index` (Hamming index vs FAISS), `pdq` (decode + PDQ vs
         /// pdqhash + Pillow), `video` (video verdicts vs a bare ffmpeg decode).
         what: String,
-        /// The shared text corpora (default: $RAMPART_TESTDATA/text or ../shared/testdata/text).
+        /// The text corpora (default: the repository's data/text, or $RAMPART_CORPUS).
         #[arg(long)]
         corpus: Option<PathBuf>,
         /// `index`: database sizes, comma-separated.
@@ -100,20 +100,8 @@ fn main() -> Result<()> {
                 let out = std::env::temp_dir().join("rampart-bench-index");
                 bench_index::bench_index(&sizes, queries, &out)
             }
-            "pdq" => {
-                let testdata = text_corpus_dir()?
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default();
-                bench_pdq::bench_pdq(&testdata)
-            }
-            "video" => {
-                let testdata = text_corpus_dir()?
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default();
-                bench_video::bench_video(&testdata)
-            }
+            "pdq" => bench_pdq::bench_pdq(&shared_testdata_dir()?),
+            "video" => bench_video::bench_video(&shared_testdata_dir()?),
             other => bail!("unknown benchmark '{other}': use text, index, pdq or video"),
         },
     }
@@ -127,15 +115,28 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// `$RAMPART_TESTDATA/text`, else `../shared/testdata/text` beside the workspace.
+/// The repository's text corpora (`data/text`, or `$RAMPART_CORPUS`).
 fn text_corpus_dir() -> Result<PathBuf> {
+    let dir = match std::env::var_os("RAMPART_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => workspace_root().join("data/text"),
+    };
+    if !dir.is_dir() {
+        bail!("text corpora not found at {}", dir.display());
+    }
+    Ok(dir)
+}
+
+/// The shared media fixtures of the image and video benchmarks: `$RAMPART_TESTDATA`, else
+/// `../shared/testdata` beside the workspace (optional: only these benchmarks read it).
+fn shared_testdata_dir() -> Result<PathBuf> {
     let dir = match std::env::var_os("RAMPART_TESTDATA") {
-        Some(dir) => PathBuf::from(dir).join("text"),
-        None => workspace_root().join("../shared/testdata/text"),
+        Some(dir) => PathBuf::from(dir),
+        None => workspace_root().join("../shared/testdata"),
     };
     if !dir.is_dir() {
         bail!(
-            "shared text corpora not found at {} (set RAMPART_TESTDATA)",
+            "shared test data not found at {} (set RAMPART_TESTDATA)",
             dir.display()
         );
     }

@@ -152,6 +152,13 @@ impl std::fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 fn main() -> ExitCode {
+    // The sentence encoder of stage 2 runs on the thread that asks (one message is too small to
+    // share); without this its math library would start a thread pool per core and contend with
+    // the server's own workers. Set before any thread starts; an operator's value wins.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: called first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan {

@@ -207,6 +207,7 @@ fn signal(
         score,
         evidence,
         floor: None,
+        ceiling: None,
     }
 }
 

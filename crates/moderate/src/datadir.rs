@@ -113,6 +113,13 @@ impl DataDir {
                 models_dir.display()
             )),
         }
+        match rampart_text::Stage2::load(&models_dir) {
+            Ok(stage2) => engine.set_stage2(Some(std::sync::Arc::new(stage2))),
+            Err(error) => note(format!(
+                "text stage 2 not loaded from {} ({error}); run ./setup.sh. Messages are judged by stage 1 alone.",
+                models_dir.display()
+            )),
+        }
         Ok(engine)
     }
 

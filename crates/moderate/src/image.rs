@@ -319,6 +319,7 @@ impl ImageModerator {
             score: best.0,
             evidence,
             floor: None,
+            ceiling: None,
         }])
     }
 }
@@ -342,6 +343,7 @@ fn bank_signal(hit: BankHit, kind: EvidenceKind, t: Option<f64>) -> Option<Signa
         score: 1.0,
         evidence,
         floor: None,
+        ceiling: None,
     })
 }
 
@@ -365,5 +367,6 @@ pub(crate) fn wrap(
         score: inner.score,
         evidence: outer,
         floor: inner.floor,
+        ceiling: inner.ceiling,
     }
 }

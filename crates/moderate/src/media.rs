@@ -534,6 +534,7 @@ impl MediaModerator {
                     score: 1.0,
                     evidence,
                     floor: None,
+                    ceiling: None,
                 });
             }
         }

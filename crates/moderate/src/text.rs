@@ -77,6 +77,7 @@ pub fn scan_options(policy: &Policy) -> ScanOptions {
         disabled_libraries: policy.text.disabled_libraries.clone(),
         terms: policy.text.terms,
         models: policy.text.models,
+        stage2: policy.text.stage2,
         contacts: policy.text.contacts,
         contact_options: ContactOptions {
             default_region: policy.text.phone_region.clone(),

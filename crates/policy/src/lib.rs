@@ -84,6 +84,12 @@ pub struct TextSettings {
     pub terms: bool,
     /// Run the statistical text models.
     pub models: bool,
+    /// Run stage 2 of the text judgement (the sentence-encoder heads) on the messages the gate
+    /// escalates; off leaves stage 1 (term libraries and linear models) alone.
+    pub stage2: bool,
+    /// Let a text model's score alone reach `block`. Off by default: a model score can reach
+    /// review; blocking takes a term library's hit (which stage 2 may have confirmed).
+    pub models_block: bool,
     /// Run the PII and ads detectors.
     pub contacts: bool,
 }
@@ -96,6 +102,8 @@ impl Default for TextSettings {
             disabled_libraries: Vec::new(),
             terms: true,
             models: true,
+            stage2: true,
+            models_block: false,
             contacts: true,
         }
     }
@@ -401,13 +409,28 @@ impl Policy {
             if score < t.report && floor.is_none() {
                 continue;
             }
-            let by_threshold = if score >= t.block {
-                Suggestion::Block
-            } else if score >= t.review {
-                Suggestion::Review
-            } else {
-                Suggestion::Pass
+            let of_score = |score: f32| {
+                if score >= t.block {
+                    Suggestion::Block
+                } else if score >= t.review {
+                    Suggestion::Review
+                } else {
+                    Suggestion::Pass
+                }
             };
+            // Each signal suggests what its score says, limited by its ceiling (a text model's
+            // score alone reaches review unless the policy lets models block).
+            let by_threshold = signals
+                .iter()
+                .map(|s| {
+                    let own = of_score(s.score.clamp(0.0, 1.0));
+                    match s.ceiling {
+                        Some(ceiling) if !self.text.models_block => own.min(ceiling),
+                        _ => own,
+                    }
+                })
+                .max()
+                .unwrap_or(Suggestion::Pass);
             let suggestion = by_threshold.max(floor.unwrap_or(Suggestion::Pass));
             let evidence = signals
                 .into_iter()
@@ -446,7 +469,24 @@ mod tests {
             score,
             evidence: Evidence::new(EvidenceKind::Term),
             floor,
+            ceiling: None,
         }
+    }
+
+    #[test]
+    fn a_model_score_alone_reaches_review_unless_the_policy_lets_models_block() {
+        let model = Signal {
+            ceiling: Some(Suggestion::Review),
+            ..signal(Label::Hate, 0.97, None)
+        };
+        let d = Policy::default().decide(vec![model.clone()]);
+        assert_eq!(d.suggestion, Suggestion::Review);
+        assert_eq!(d.labels[0].score, 0.97, "the score is reported as it is");
+        let d = Policy::default().decide(vec![model.clone(), signal(Label::Hate, 0.99, None)]);
+        assert_eq!(d.suggestion, Suggestion::Block, "a term hit still blocks");
+        let mut lifted = Policy::default();
+        lifted.text.models_block = true;
+        assert_eq!(lifted.decide(vec![model]).suggestion, Suggestion::Block);
     }
 
     #[test]

@@ -54,17 +54,22 @@ pub fn sampled(id: &str, rate: f64) -> bool {
 }
 
 /// 0–100: the highest score among the labels the verdict flagged, raised by 20 for the
-/// labels where a late look costs most (child safety, terrorism, self-harm, violence).
+/// labels where a late look costs most (child safety, terrorism, violence). Flagged self-harm
+/// is always 100, the top of the queue: a person may be in danger now, and a moderator's quick
+/// look (and the platform's help resources) matter more than anything else waiting.
 pub fn priority(verdict: &Verdict) -> u32 {
     verdict
         .labels
         .iter()
         .filter(|l| l.suggestion != Suggestion::Pass)
         .map(|l| {
+            if l.label == Label::SelfHarm {
+                return 100;
+            }
             let base = (l.score.clamp(0.0, 1.0) * 80.0).round() as u32;
             let urgent = matches!(
                 l.label,
-                Label::SexualMinors | Label::Terrorism | Label::SelfHarm | Label::Violence
+                Label::SexualMinors | Label::Terrorism | Label::Violence
             );
             base + if urgent { 20 } else { 0 }
         })
@@ -289,9 +294,15 @@ mod tests {
             Suggestion::Pass,
             &[(Label::Terrorism, 0.9, Suggestion::Pass)],
         );
+        let self_harm = verdict(
+            "d",
+            Suggestion::Review,
+            &[(Label::SelfHarm, 0.45, Suggestion::Review)],
+        );
         assert_eq!(priority(&mild), 40);
         assert_eq!(priority(&urgent), 60);
         assert_eq!(priority(&passed), 0);
+        assert_eq!(priority(&self_harm), 100, "self-harm goes to the top");
     }
 
     #[test]

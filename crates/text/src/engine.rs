@@ -13,6 +13,10 @@ use rampart_contacts::{ContactDetector, ContactOptions};
 use rampart_textmodel::TextModels;
 use rampart_types::{ByteSpan, Evidence, EvidenceKind, Signal};
 
+use crate::cascade::{
+    chunks, escalating_label, model_text, stage2_signal, Stage2, Stage2Reading, CONFIRM_FROM,
+    MAX_ESCALATED_CHUNKS,
+};
 use crate::library::{LibraryError, TermLibrary};
 use crate::matcher::{Matcher, ScanScratch};
 
@@ -42,6 +46,7 @@ const BUILTIN_LIBRARIES: &[(&str, &str)] = &[
     ("illicit-en", include_str!("../libraries/illicit-en.lib")),
     ("spam-en", include_str!("../libraries/spam-en.lib")),
     ("ads-en", include_str!("../libraries/ads-en.lib")),
+    ("hate-en", include_str!("../libraries/hate-en.lib")),
     ("allow-en", include_str!("../libraries/allow-en.lib")),
 ];
 
@@ -54,6 +59,8 @@ pub struct ScanOptions {
     pub terms: bool,
     /// Run the statistical models (when loaded).
     pub models: bool,
+    /// Run stage 2 (the sentence-encoder heads, when loaded) on escalated messages.
+    pub stage2: bool,
     /// Run the PII and ads detectors.
     pub contacts: bool,
     /// Settings of the PII and ads detectors (URL allow-list, phone region).
@@ -66,6 +73,7 @@ impl Default for ScanOptions {
             disabled_libraries: Vec::new(),
             terms: true,
             models: true,
+            stage2: true,
             contacts: true,
             contact_options: ContactOptions::default(),
         }
@@ -86,6 +94,7 @@ pub struct TextEngine {
     /// Serialises writers; readers never touch it.
     libraries: Mutex<Vec<Arc<TermLibrary>>>,
     models: ArcSwapOption<TextModels>,
+    stage2: ArcSwapOption<Stage2>,
     contacts: ContactDetector,
 }
 
@@ -102,6 +111,7 @@ impl TextEngine {
             matcher: ArcSwap::from_pointee(matcher),
             libraries: Mutex::new(libraries),
             models: ArcSwapOption::empty(),
+            stage2: ArcSwapOption::empty(),
             contacts: ContactDetector::new(),
         })
     }
@@ -166,7 +176,20 @@ impl TextEngine {
         self.models.load().is_some()
     }
 
-    /// Runs every enabled detector on `text`.
+    /// Installs (or removes) stage 2 (the sentence encoder and its heads).
+    pub fn set_stage2(&self, stage2: Option<Arc<Stage2>>) {
+        self.stage2.store(stage2);
+    }
+
+    /// Stage 2, when loaded.
+    pub fn stage2(&self) -> Option<Arc<Stage2>> {
+        self.stage2.load_full()
+    }
+
+    /// Runs every enabled detector on `text`: the term libraries, the PII and ads detectors and
+    /// the stage-1 models on every window; then stage 2 on the chunks the gate escalates, whose
+    /// heads replace stage 1's harassment and hate scores and confirm or drop the hits of
+    /// `confirm` libraries.
     pub fn scan(&self, text: &str, options: &ScanOptions) -> TextScan {
         let mut scan = TextScan::default();
         if text.is_empty() {
@@ -174,17 +197,53 @@ impl TextEngine {
         }
         let matcher = self.matcher.load();
         let models = self.models.load();
+        let stage2 = if options.models && options.stage2 {
+            self.stage2.load_full()
+        } else {
+            None
+        };
         let mut seen: HashSet<(Option<String>, Option<String>, Option<ByteSpan>)> = HashSet::new();
         let mut best_model_scores: Vec<(String, rampart_types::Label, f32, ByteSpan)> = Vec::new();
+        let mut readings: Vec<Stage2Reading> = Vec::new();
+        let mut term_signals: Vec<Signal> = Vec::new();
+        let run_models = options.models && models.is_some();
 
         for (offset, window) in windows(text) {
             let mut found = Vec::new();
-            if options.terms {
-                SCRATCH.with(|scratch| {
-                    let mut scratch = scratch.borrow_mut();
+            let mut window_scores = Vec::new();
+            SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                if options.terms {
                     found.extend(matcher.scan(window, &options.disabled_libraries, &mut scratch));
+                } else if run_models {
+                    scratch.normalise(window);
+                }
+                if !run_models {
+                    return;
+                }
+                let Some(models) = models.as_deref() else {
+                    return;
+                };
+                let scratch = &mut *scratch;
+                MODEL_TEXT.with(|buffers| {
+                    let (model_text_buf, map) = &mut *buffers.borrow_mut();
+                    model_text(scratch.normalised(), model_text_buf, map);
+                    window_scores = models.score(model_text_buf);
+                    if let Some(stage2) = stage2.as_deref() {
+                        escalate(
+                            stage2,
+                            models,
+                            offset,
+                            scratch.normalised(),
+                            model_text_buf,
+                            map,
+                            &found,
+                            &window_scores,
+                            &mut readings,
+                        );
+                    }
                 });
-            }
+            });
             if options.contacts {
                 found.extend(self.contacts.detect(window, &options.contact_options));
             }
@@ -201,29 +260,53 @@ impl TextEngine {
                         .or(signal.evidence.detail.clone()),
                     signal.evidence.span,
                 );
-                if scan.signals.len() < MAX_SIGNALS && seen.insert(key) {
-                    scan.signals.push(signal);
+                if term_signals.len() < MAX_SIGNALS && seen.insert(key) {
+                    term_signals.push(signal);
                 }
             }
-            if options.models {
-                if let Some(models) = models.as_deref() {
-                    let span = ByteSpan::new(offset, offset + window.len());
-                    for score in models.score(window) {
-                        match best_model_scores.iter_mut().find(|b| b.0 == score.model) {
-                            Some(best) if best.2 >= score.score => {}
-                            Some(best) => *best = (score.model, score.label, score.score, span),
-                            None => best_model_scores.push((
-                                score.model,
-                                score.label,
-                                score.score,
-                                span,
-                            )),
-                        }
-                    }
+            let span = ByteSpan::new(offset, offset + window.len());
+            for score in window_scores {
+                match best_model_scores.iter_mut().find(|b| b.0 == score.model) {
+                    Some(best) if best.2 >= score.score => {}
+                    Some(best) => *best = (score.model, score.label, score.score, span),
+                    None => best_model_scores.push((score.model, score.label, score.score, span)),
                 }
             }
         }
+
+        // Hits of confirm libraries stand only where stage 2 agrees (or did not read them).
+        let confirm_libraries: Vec<String> = matcher
+            .libraries()
+            .iter()
+            .filter(|l| l.confirm)
+            .map(|l| l.name.clone())
+            .collect();
+        term_signals.retain(|signal| {
+            let from_confirm_library = signal
+                .evidence
+                .library
+                .as_ref()
+                .is_some_and(|l| confirm_libraries.contains(l));
+            if !from_confirm_library {
+                return true;
+            }
+            let Some(span) = signal.evidence.span else {
+                return true;
+            };
+            match readings
+                .iter()
+                .find(|r| r.span.start <= span.start && span.end <= r.span.end)
+            {
+                Some(reading) => reading
+                    .score_of(&signal.label)
+                    .is_none_or(|s| s >= CONFIRM_FROM),
+                None => true,
+            }
+        });
+        scan.signals = term_signals;
+
         let whole = ByteSpan::new(0, text.len());
+        let mut stage1_evidence = Vec::new();
         for (model, label, score, span) in best_model_scores {
             let mut evidence = Evidence::new(EvidenceKind::Model);
             evidence.model = Some(model.clone());
@@ -231,16 +314,123 @@ impl TextEngine {
             if span != whole {
                 evidence.span = Some(span);
             }
+            scan.models.push(model);
+            // Stage 2 read this text: its heads judge harassment and hate; stage 1's scores go
+            // into their evidence.
+            if !readings.is_empty() && label != rampart_types::Label::Spam {
+                evidence.detail = Some("stage1".to_owned());
+                stage1_evidence.push(evidence);
+                continue;
+            }
             scan.signals.push(Signal {
                 label,
                 score,
                 evidence,
                 floor: None,
+                ceiling: Some(rampart_types::Suggestion::Review),
             });
-            scan.models.push(model);
+        }
+        if let Some(stage2) = stage2.as_deref().filter(|_| !readings.is_empty()) {
+            // Per label, the chunk where its head scored highest.
+            let mut best: Vec<(rampart_types::Label, f32, f32, usize)> = Vec::new();
+            for (index, reading) in readings.iter().enumerate() {
+                for (label, score, probability) in &reading.scores {
+                    match best.iter_mut().find(|b| &b.0 == label) {
+                        Some(b) if b.1 >= *score => {}
+                        Some(b) => *b = (label.clone(), *score, *probability, index),
+                        None => best.push((label.clone(), *score, *probability, index)),
+                    }
+                }
+            }
+            for (label, score, probability, index) in best {
+                scan.signals.push(stage2_signal(
+                    stage2,
+                    &readings[index],
+                    &label,
+                    score,
+                    probability,
+                    &stage1_evidence,
+                    text,
+                ));
+            }
+            scan.models.push(stage2.encoder_name());
+            scan.models.push(stage2.heads_name());
         }
         scan
     }
+}
+
+thread_local! {
+    static MODEL_TEXT: RefCell<(String, Vec<u32>)> = const { RefCell::new((String::new(), Vec::new())) };
+}
+
+/// Stage 2 on one window: the gate on each chunk, the heads on the escalated ones (at most
+/// [`MAX_ESCALATED_CHUNKS`] per text, counted in `readings`).
+#[allow(clippy::too_many_arguments)]
+fn escalate(
+    stage2: &Stage2,
+    models: &TextModels,
+    offset: usize,
+    normalised: &crate::normalise::Normalised,
+    model_text: &str,
+    map: &[u32],
+    found: &[Signal],
+    window_scores: &[rampart_textmodel::ModelScore],
+    readings: &mut Vec<Stage2Reading>,
+) {
+    let parts = chunks(model_text);
+    let single = parts.len() == 1;
+    for (start, end) in parts {
+        if readings.len() >= MAX_ESCALATED_CHUNKS {
+            return;
+        }
+        if start >= end || end > map.len() {
+            continue;
+        }
+        let first = map[start] as usize;
+        let last = map[end - 1] as usize + 1;
+        let span = normalised.original_span(first, last);
+        let chunk = &model_text[start..end];
+        let in_chunk = |s: &&Signal| {
+            s.evidence
+                .span
+                .is_some_and(|h| h.start < span.end && span.start < h.end)
+        };
+        let abuse_term_hit = found
+            .iter()
+            .filter(in_chunk)
+            .any(|s| escalating_label(&s.label));
+        let profanity_hit = found
+            .iter()
+            .filter(in_chunk)
+            .any(|s| s.label == rampart_types::Label::Profanity);
+        let stage1_max = if single {
+            max_abuse_score(window_scores)
+        } else {
+            max_abuse_score(&models.score(chunk))
+        };
+        let reasons = stage2.reasons(chunk, abuse_term_hit, profanity_hit, stage1_max);
+        if reasons.is_empty() {
+            continue;
+        }
+        let Some(scores) = stage2.read(chunk) else {
+            continue;
+        };
+        readings.push(Stage2Reading {
+            span: ByteSpan::new(span.start + offset, span.end + offset),
+            reasons,
+            scores,
+        });
+    }
+}
+
+/// The highest stage-1 score of an abuse model (not spam).
+fn max_abuse_score(scores: &[rampart_textmodel::ModelScore]) -> f32 {
+    scores
+        .iter()
+        .filter(|s| s.label != rampart_types::Label::Spam)
+        .map(|s| s.score)
+        .fold(0.0, f32::max)
 }
 
 /// The built-in English libraries, parsed.

@@ -1,6 +1,17 @@
 //! The term matcher: every phrase of every library compiled into one Aho-Corasick automaton over
 //! normalised text, then checked for word boundaries, letter runs and allow-lists.
 //!
+//! The evasion rules widen a term: extra repeated letters (`fuuuck`), a plural `s`/`es`, leet
+//! (`sh1t`), letters joined across separators (`f.u.c.k`). The **dictionary guard** keeps them
+//! from reaching real words: a one-word hit that needed one of them is dropped when the word as
+//! written (case and diacritics undone) is in the English word list ([`crate::dictionary`]), so
+//! `assess` is not `asses`, `Cummings` not `cumming` + `s`, `Cox` not the leet term `c0x`. A word
+//! written exactly as a term is never dropped, and evasions are not words (`fuuuck`, `a$$hole`).
+//!
+//! Regex rules (`re:`) run on the canonical text with runs expanded, and also with long runs
+//! written once and twice (`biiitch` → `bitch`); one [`RegexSet`] pass finds the few rules that
+//! can match before any of them runs on its own.
+//!
 //! A [`Matcher`] is immutable once built; [`crate::TextEngine`] swaps a new one in atomically
 //! when libraries change, so lookups never take a lock.
 
@@ -9,14 +20,20 @@ use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rampart_types::{ByteSpan, Evidence, EvidenceKind, Signal, Trick};
+use regex::{RegexSet, RegexSetBuilder};
 
-use crate::library::{compile_regex, LibraryError, LibraryKind, Rule, TermLibrary};
-use crate::normalise::{is_word_char, Normalised, Normaliser, TrickSet};
+use crate::dictionary;
+use crate::library::{LibraryError, LibraryKind, Rule, TermLibrary, REGEX_SIZE_LIMIT};
+use crate::normalise::{is_word_char, Normalised, Normaliser, TrickSet, Unit};
 
 /// At most this many hits are kept per phrase and per regex in one message.
 const MAX_HITS_PER_ATOM: usize = 8;
 /// At most this many hits are examined in one message, whatever its length.
 const MAX_HITS_PER_MESSAGE: usize = 4096;
+/// Compiled-size limit of the set of all regexes; beyond it each regex runs on its own.
+const REGEX_SET_SIZE_LIMIT: usize = 64 * REGEX_SIZE_LIMIT;
+/// Lazy-DFA cache limit of the set (per scanning thread).
+const REGEX_SET_DFA_LIMIT: usize = 8 * REGEX_SIZE_LIMIT;
 
 /// One phrase in canonical form, as the automaton sees it.
 #[derive(Debug, Clone)]
@@ -28,6 +45,10 @@ struct Atom {
     check_left: bool,
     check_right: bool,
     allow_plural: bool,
+    /// The phrase as written needed the normaliser to reach its canonical form (leet `c0x`,
+    /// `d!ck`; separators `s.o.b.s`): a plain dictionary word matching it (`Cox`, `Dick`,
+    /// `sobs`) is not what the term means.
+    written_evasion: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +64,10 @@ struct RegexRule {
     library: usize,
     term: usize,
     regex: regex::Regex,
+    /// Phrases whose presence anywhere in the message silences the regex (`~`).
+    excluded: Vec<Vec<usize>>,
+    /// Regexes whose match anywhere in the message silences it (`~ {NAME}`).
+    excluded_regexes: Vec<regex::Regex>,
 }
 
 /// Where one phrase matched, in canonical units.
@@ -51,6 +76,10 @@ struct Hit {
     first: usize,
     last: usize,
     tricks: TrickSet,
+    /// The dictionary guard drops this hit as a term: it needed the repetition, plural or leet
+    /// rule and its word is a real English word (`assess` for `asses`). It still counts for
+    /// allow rules and `~` exclusions, which describe context.
+    guarded: bool,
 }
 
 /// The compiled form of a set of libraries.
@@ -67,6 +96,8 @@ pub struct Matcher {
     /// Indices of the rules of `allow` libraries, checked on every scan.
     allow_rules: Vec<usize>,
     regexes: Vec<RegexRule>,
+    /// All of `regexes` in one set, to find in one pass which can match at all.
+    regex_set: Option<RegexSet>,
 }
 
 /// Reusable per-thread buffers for scanning.
@@ -75,6 +106,19 @@ pub struct ScanScratch {
     normaliser: Normaliser,
     normalised: Normalised,
     hits: HashMap<usize, Vec<Hit>>,
+}
+
+impl ScanScratch {
+    /// The normalised form of the text last scanned (or normalised) with this scratch.
+    pub fn normalised(&self) -> &Normalised {
+        &self.normalised
+    }
+
+    /// Normalises `text` into the scratch without matching (for the models when the term
+    /// libraries are off).
+    pub fn normalise(&mut self, text: &str) {
+        self.normaliser.normalise_into(text, &mut self.normalised);
+    }
 }
 
 impl Matcher {
@@ -90,7 +134,7 @@ impl Matcher {
         let mut pattern_index: HashMap<String, usize> = HashMap::new();
         let mut pattern_atoms: Vec<Vec<usize>> = Vec::new();
         let mut atoms: Vec<Atom> = Vec::new();
-        let mut atom_index: HashMap<(String, Vec<u32>, Vec<u16>), usize> = HashMap::new();
+        let mut atom_index: HashMap<(String, Vec<u32>, Vec<u16>, bool), usize> = HashMap::new();
         let mut rules = Vec::new();
         let mut regexes = Vec::new();
 
@@ -99,6 +143,7 @@ impl Matcher {
                 canonical.clone(),
                 atom.runs.clone(),
                 atom.leet_positions.clone(),
+                atom.written_evasion,
             );
             if let Some(&id) = atom_index.get(&key) {
                 return id;
@@ -117,26 +162,30 @@ impl Matcher {
 
         for (library_index, library) in libraries.iter().enumerate() {
             for (term_index, term) in library.terms.iter().enumerate() {
+                let mut compile = |phrase: &str| -> Vec<usize> {
+                    phrase_atoms(&mut normaliser, phrase)
+                        .into_iter()
+                        .map(|(canonical, atom)| intern(canonical, atom))
+                        .collect()
+                };
                 match &term.rule {
-                    Rule::Regex(pattern) => {
-                        let regex =
-                            compile_regex(pattern).map_err(|reason| LibraryError::Regex {
-                                line: term_index + 1,
-                                reason,
-                            })?;
+                    Rule::Regex {
+                        pattern,
+                        excluded,
+                        excluded_regexes,
+                    } => {
                         regexes.push(RegexRule {
                             library: library_index,
                             term: term_index,
-                            regex,
+                            regex: pattern.regex().clone(),
+                            excluded: excluded.iter().map(|p| compile(p)).collect(),
+                            excluded_regexes: excluded_regexes
+                                .iter()
+                                .map(|p| p.regex().clone())
+                                .collect(),
                         });
                     }
                     Rule::Phrases { required, excluded } => {
-                        let mut compile = |phrase: &str| -> Vec<usize> {
-                            phrase_atoms(&mut normaliser, phrase)
-                                .into_iter()
-                                .map(|(canonical, atom)| intern(canonical, atom))
-                                .collect()
-                        };
                         let required: Vec<Vec<usize>> =
                             required.iter().map(|p| compile(p)).collect();
                         let excluded: Vec<Vec<usize>> =
@@ -174,6 +223,7 @@ impl Matcher {
                     })?,
             )
         };
+        let regex_set = regex_set(&regexes);
         let allow_rules = rules
             .iter()
             .enumerate()
@@ -189,6 +239,7 @@ impl Matcher {
             rules,
             allow_rules,
             regexes,
+            regex_set,
         })
     }
 
@@ -211,9 +262,23 @@ impl Matcher {
         } = scratch;
         normaliser.normalise_into(text, normalised);
         hits.clear();
-        self.collect_hits(normalised, hits);
+        self.collect_hits(text, normalised, hits);
 
-        let allowed: Vec<(usize, usize)> = self.allowed_ranges(hits, disabled);
+        let expanded = if self.regexes.is_empty() {
+            Vec::new()
+        } else {
+            regex_texts(normalised)
+        };
+        let active = self.active_regexes(&expanded);
+        let context = RegexContext {
+            text,
+            normalised,
+            expanded: &expanded,
+            active: &active,
+            hits,
+        };
+        let mut allowed: Vec<(usize, usize)> = self.allowed_ranges(hits, disabled);
+        self.allowed_regex_ranges(&context, disabled, &mut allowed);
         let mut signals = Vec::new();
         let mut candidates: Vec<usize> = hits
             .keys()
@@ -229,14 +294,18 @@ impl Matcher {
             }
             self.evaluate_rule(rule, hits, &allowed, text, normalised, &mut signals);
         }
+        self.scan_regexes(&context, disabled, &allowed, &mut signals);
         drop_nested_hits(&mut signals);
-        if !self.regexes.is_empty() {
-            self.scan_regexes(text, normalised, disabled, &allowed, &mut signals);
-        }
+        drop_repeated_hits(&mut signals);
         signals
     }
 
-    fn collect_hits(&self, normalised: &Normalised, hits: &mut HashMap<usize, Vec<Hit>>) {
+    fn collect_hits(
+        &self,
+        text: &str,
+        normalised: &Normalised,
+        hits: &mut HashMap<usize, Vec<Hit>>,
+    ) {
         let Some(automaton) = &self.automaton else {
             return;
         };
@@ -261,7 +330,7 @@ impl Matcher {
                 if atom_hits.len() >= MAX_HITS_PER_ATOM {
                     continue;
                 }
-                if let Some(hit) = verify(&self.atoms[atom_id], normalised, first, last) {
+                if let Some(hit) = verify(&self.atoms[atom_id], text, normalised, first, last) {
                     atom_hits.push(hit);
                 }
             }
@@ -283,7 +352,7 @@ impl Matcher {
             if disabled.iter().any(|d| *d == library.name) {
                 continue;
             }
-            if let Some(found) = rule_hits(rule, hits, &[]) {
+            if let Some(found) = rule_hits(rule, hits, &[], Guard::Ignore) {
                 ranges.extend(found.iter().map(|h| (h.first, h.last)));
             }
         }
@@ -299,7 +368,7 @@ impl Matcher {
         normalised: &Normalised,
         signals: &mut Vec<Signal>,
     ) {
-        let Some(found) = rule_hits(rule, hits, allowed) else {
+        let Some(found) = rule_hits(rule, hits, allowed, Guard::Apply) else {
             return;
         };
         let library = &self.libraries[rule.library];
@@ -315,31 +384,84 @@ impl Matcher {
                 score: term.severity.score(),
                 evidence,
                 floor: library.kind.floor(),
+                ceiling: None,
             });
+        }
+    }
+
+    /// Which regex rules match somewhere in one of the regex texts: one pass of the combined
+    /// [`RegexSet`] instead of one pass per rule. Without a set (too big to build), all of them.
+    fn active_regexes(&self, texts: &[(String, Vec<u32>)]) -> Vec<bool> {
+        let Some(set) = &self.regex_set else {
+            return vec![!texts.is_empty(); self.regexes.len()];
+        };
+        let mut active = vec![false; self.regexes.len()];
+        for (text, _) in texts {
+            for index in set.matches(text).iter() {
+                active[index] = true;
+            }
+        }
+        active
+    }
+
+    /// Adds the unit ranges matched by the regexes of allow libraries.
+    fn allowed_regex_ranges(
+        &self,
+        context: &RegexContext<'_>,
+        disabled: &[String],
+        ranges: &mut Vec<(usize, usize)>,
+    ) {
+        let RegexContext {
+            expanded,
+            active,
+            hits,
+            ..
+        } = *context;
+        for (index, rule) in self.regexes.iter().enumerate() {
+            let library = &self.libraries[rule.library];
+            if !active[index]
+                || library.kind != LibraryKind::Allow
+                || disabled.iter().any(|d| *d == library.name)
+                || any_present(&rule.excluded, hits)
+            {
+                continue;
+            }
+            let found = unit_ranges(&rule.regex, expanded);
+            if !found.is_empty() && !rule.excluded_by_regex(expanded) {
+                ranges.extend(found);
+            }
         }
     }
 
     fn scan_regexes(
         &self,
-        text: &str,
-        normalised: &Normalised,
+        context: &RegexContext<'_>,
         disabled: &[String],
         allowed: &[(usize, usize)],
         signals: &mut Vec<Signal>,
     ) {
-        let (expanded, unit_of_byte) = normalised.expanded();
-        for rule in &self.regexes {
+        let RegexContext {
+            text,
+            normalised,
+            expanded,
+            active,
+            hits,
+        } = *context;
+        for (index, rule) in self.regexes.iter().enumerate() {
             let library = &self.libraries[rule.library];
-            if library.kind == LibraryKind::Allow || disabled.iter().any(|d| *d == library.name) {
+            if !active[index]
+                || library.kind == LibraryKind::Allow
+                || disabled.iter().any(|d| *d == library.name)
+                || any_present(&rule.excluded, hits)
+            {
                 continue;
             }
             let term = &library.terms[rule.term];
-            for m in rule.regex.find_iter(&expanded).take(MAX_HITS_PER_ATOM) {
-                if m.start() == m.end() {
-                    continue;
-                }
-                let first = unit_of_byte[m.start()] as usize;
-                let last = unit_of_byte[m.end() - 1] as usize + 1;
+            let found = unit_ranges(&rule.regex, expanded);
+            if found.is_empty() || rule.excluded_by_regex(expanded) {
+                continue;
+            }
+            for (first, last) in found {
                 if is_allowed(allowed, first, last) {
                     continue;
                 }
@@ -353,14 +475,115 @@ impl Matcher {
                     score: term.severity.score(),
                     evidence,
                     floor: library.kind.floor(),
+                    ceiling: None,
                 });
             }
         }
     }
 }
 
-/// Drops a term hit lying strictly inside a longer hit of the same library and label (`fuck`
-/// inside `fucking`), so evidence names the longest term. Quadratic, so only for the usual
+/// The regexes as one set, with the flags [`crate::library::compile_regex`] uses; `None` when there are none or
+/// the set would be too big (each regex then runs on its own).
+fn regex_set(regexes: &[RegexRule]) -> Option<RegexSet> {
+    if regexes.is_empty() {
+        return None;
+    }
+    RegexSetBuilder::new(regexes.iter().map(|r| r.regex.as_str()))
+        .case_insensitive(true)
+        .size_limit(REGEX_SET_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SET_DFA_LIMIT)
+        .build()
+        .ok()
+}
+
+impl RegexRule {
+    /// True when a `~ {NAME}` exclusion matches one of the regex texts.
+    fn excluded_by_regex(&self, texts: &[(String, Vec<u32>)]) -> bool {
+        self.excluded_regexes
+            .iter()
+            .any(|regex| texts.iter().any(|(text, _)| regex.is_match(text)))
+    }
+}
+
+/// What a regex rule is checked against: the text, its normalised and expanded forms, which
+/// rules match somewhere, and the phrase hits (for `~` exclusions).
+#[derive(Clone, Copy)]
+struct RegexContext<'a> {
+    text: &'a str,
+    normalised: &'a Normalised,
+    expanded: &'a [(String, Vec<u32>)],
+    active: &'a [bool],
+    hits: &'a HashMap<usize, Vec<Hit>>,
+}
+
+/// The texts regexes run on, each with its map from bytes to units: the canonical text with
+/// runs expanded as written, and when some letter is repeated three times or more, the same
+/// with such runs written once and twice (`biiitch` → `bitch`, `asssss` → `ass`).
+fn regex_texts(normalised: &Normalised) -> Vec<(String, Vec<u32>)> {
+    let mut texts = vec![normalised.expanded()];
+    if normalised.has_long_runs() {
+        texts.push(normalised.expanded_with_long_runs(Some(1)));
+        texts.push(normalised.expanded_with_long_runs(Some(2)));
+    }
+    texts
+}
+
+/// The unit ranges of the first matches of a regex on any of the regex texts, without repeats.
+fn unit_ranges(regex: &regex::Regex, texts: &[(String, Vec<u32>)]) -> Vec<(usize, usize)> {
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for (expanded, unit_of_byte) in texts {
+        let found = regex
+            .find_iter(expanded)
+            .filter(|m| m.start() < m.end())
+            .take(MAX_HITS_PER_ATOM)
+            .map(|m| {
+                (
+                    unit_of_byte[m.start()] as usize,
+                    unit_of_byte[m.end() - 1] as usize + 1,
+                )
+            });
+        for range in found {
+            if !ranges.contains(&range) {
+                ranges.push(range);
+            }
+        }
+    }
+    ranges
+}
+
+/// True when any alternative of any of the phrases has a hit (a `~` exclusion is present).
+fn any_present(phrases: &[Vec<usize>], hits: &HashMap<usize, Vec<Hit>>) -> bool {
+    phrases
+        .iter()
+        .any(|alternatives| alternatives.iter().any(|a| hits.contains_key(a)))
+}
+
+/// Keeps one hit per library, label and span, the most severe: two rules of a library that
+/// match the same words (`ur a bitch` is both `you are <insult>` and a vocative; `f@gg0t` is
+/// both `fagot` and `faggot`) make one finding. Quadratic, so only for the usual handful of
+/// hits.
+fn drop_repeated_hits(signals: &mut Vec<Signal>) {
+    if signals.len() < 2 || signals.len() > 256 {
+        return;
+    }
+    let mut kept: Vec<Signal> = Vec::with_capacity(signals.len());
+    for signal in signals.drain(..) {
+        let same = kept.iter_mut().find(|k| {
+            k.label == signal.label
+                && k.evidence.span == signal.evidence.span
+                && k.evidence.library == signal.evidence.library
+        });
+        match same {
+            Some(k) if k.score >= signal.score => {}
+            Some(k) => *k = signal,
+            None => kept.push(signal),
+        }
+    }
+    signals.extend(kept);
+}
+
+/// Drops a hit lying strictly inside a longer hit of the same library and label (`fuck` inside
+/// `fucking`, `suck my dick` inside `wanna suck my dick`), so evidence names the longest term. Quadratic, so only for the usual
 /// handful of hits; with more, everything is kept.
 fn drop_nested_hits(signals: &mut Vec<Signal>) {
     if signals.len() < 2 || signals.len() > 256 {
@@ -391,27 +614,35 @@ fn is_allowed(allowed: &[(usize, usize)], first: usize, last: usize) -> bool {
     allowed.iter().any(|&(a, b)| a <= first && last <= b)
 }
 
+/// Whether a rule's required phrases skip hits dropped by the dictionary guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// Term rules: a guarded hit is a real word, not the term.
+    Apply,
+    /// Allow rules: `blue tits` exempts its words however they were matched.
+    Ignore,
+}
+
 /// The hits to report for a rule, or `None` when it does not fire. A rule fires when each
-/// required phrase has a hit outside the allow-listed ranges and no excluded phrase has any hit.
+/// required phrase has a hit outside the allow-listed ranges (and, under [`Guard::Apply`], not
+/// dropped by the dictionary guard) and no excluded phrase has any hit.
 fn rule_hits(
     rule: &CompiledRule,
     hits: &HashMap<usize, Vec<Hit>>,
     allowed: &[(usize, usize)],
+    guard: Guard,
 ) -> Option<Vec<Hit>> {
     let phrase_hits = |alternatives: &[usize]| -> Vec<Hit> {
         alternatives
             .iter()
             .filter_map(|a| hits.get(a))
             .flatten()
+            .filter(|h| !(guard == Guard::Apply && h.guarded))
             .filter(|h| !is_allowed(allowed, h.first, h.last))
             .copied()
             .collect()
     };
-    if rule
-        .excluded
-        .iter()
-        .any(|alts| alts.iter().any(|a| hits.contains_key(a)))
-    {
+    if any_present(&rule.excluded, hits) {
         return None;
     }
     let mut found = Vec::new();
@@ -428,8 +659,15 @@ fn rule_hits(
     Some(found)
 }
 
-/// Checks a raw automaton hit against word boundaries, letter runs and leet requirements.
-fn verify(atom: &Atom, normalised: &Normalised, first: usize, mut last: usize) -> Option<Hit> {
+/// Checks a raw automaton hit against word boundaries, letter runs and leet requirements, then
+/// applies the dictionary guard.
+fn verify(
+    atom: &Atom,
+    text: &str,
+    normalised: &Normalised,
+    first: usize,
+    mut last: usize,
+) -> Option<Hit> {
     let units = normalised.units();
     if last - first != atom.runs.len() {
         return None;
@@ -448,27 +686,60 @@ fn verify(atom: &Atom, normalised: &Normalised, first: usize, mut last: usize) -
             return None;
         }
     }
-    if atom.check_left
-        && first > 0
-        && units[first - 1].is_word()
-        && !units[first].is_soft_boundary()
-    {
+    let letter_before = atom.check_left && first > 0 && units[first - 1].is_word();
+    if letter_before && !units[first].is_soft_boundary() {
         return None;
     }
-    if atom.check_right
-        && last < units.len()
-        && units[last].is_word()
-        && !units[last - 1].is_soft_boundary()
-    {
-        let plural = plural_suffix(normalised, last).filter(|_| atom.allow_plural)?;
-        tricks = tricks.union(normalised.tricks(last, last + plural));
-        last += plural;
+    let letter_after = atom.check_right && last < units.len() && units[last].is_word();
+    let mut plural = false;
+    if letter_after && !units[last - 1].is_soft_boundary() {
+        let suffix = plural_suffix(normalised, last).filter(|_| atom.allow_plural)?;
+        tricks = tricks.union(normalised.tricks(last, last + suffix));
+        last += suffix;
+        plural = true;
     }
+    // Inside letters joined by the separator pass (`n i g` in `G o o d n i g h t`).
+    let inside_joined_word = letter_before || (letter_after && !plural);
+    let derived = plural
+        || inside_joined_word
+        || atom.written_evasion
+        || tricks.contains(Trick::Repetition)
+        || tricks.contains(Trick::Leet);
     Some(Hit {
         first,
         last,
         tricks,
+        guarded: derived && is_dictionary_word(text, normalised, first, last),
     })
+}
+
+/// True when units `first..last` lie in one word whose original spelling, with only case and
+/// diacritics undone, is an English word. Letters joined by the separator pass count as the word
+/// they spell (`G o o d n i g h t`). Phrases of several words are never guarded: the words around
+/// a term are context enough.
+fn is_dictionary_word(text: &str, normalised: &Normalised, first: usize, last: usize) -> bool {
+    let units = normalised.units();
+    if !units[first..last].iter().all(Unit::is_word) {
+        return false;
+    }
+    let start = units[..first]
+        .iter()
+        .rposition(|u| !u.is_word())
+        .map_or(0, |i| i + 1);
+    let end = units[last..]
+        .iter()
+        .position(|u| !u.is_word())
+        .map_or(units.len(), |i| last + i);
+    let span = normalised.original_span(start, end);
+    let Some(word) = text.get(span.start..span.end) else {
+        return false;
+    };
+    if !units[start..end].iter().any(Unit::is_soft_boundary) {
+        return dictionary::is_english_token(word);
+    }
+    let is_separator = |c: char| c.is_whitespace() || (c.is_ascii_punctuation() && c != '\'');
+    let joined: String = word.chars().filter(|&c| !is_separator(c)).collect();
+    dictionary::is_english_token(&joined)
 }
 
 /// Length in units of an `s` or `es` ending at a word boundary after `at`.
@@ -499,6 +770,7 @@ fn phrase_atoms(normaliser: &mut Normaliser, phrase: &str) -> Vec<(String, Atom)
         check_left: needs_boundary(first),
         check_right: needs_boundary(last),
         allow_plural: units.len() >= 3 && last.is_ascii_lowercase(),
+        written_evasion: written_evasion(normalised.tricks(0, units.len())),
     };
     let mut out = vec![(canonical.clone(), base.clone())];
     for (from, to) in [('l', 'i'), ('i', 'l')] {
@@ -520,6 +792,20 @@ fn phrase_atoms(normaliser: &mut Normaliser, phrase: &str) -> Vec<(String, Atom)
         out.push((variant, atom));
     }
     out
+}
+
+/// True when a phrase as written needed an evasion undone to reach its canonical form (`c0x`,
+/// `s.o.b.s`, `fцck`). Accents are spelling, not evasion: a term written `café` still matches
+/// the word `café`.
+fn written_evasion(tricks: TrickSet) -> bool {
+    [
+        Trick::Leet,
+        Trick::Separator,
+        Trick::Confusable,
+        Trick::EmojiLetter,
+    ]
+    .into_iter()
+    .any(|t| tricks.contains(t))
 }
 
 /// Word boundaries apply at edges that are word characters of scripts written with spaces.
@@ -581,7 +867,51 @@ mod tests {
             terms(&m, "what an ass!"),
             vec![("ass".into(), "ass".into())]
         );
-        assert_eq!(terms(&m, "nice tits"), vec![("tit".into(), "tits".into())]);
+        let m = matcher(&[("p", LibraryKind::Block, "twat")]);
+        assert_eq!(
+            terms(&m, "silly twats"),
+            vec![("twat".into(), "twats".into())]
+        );
+    }
+
+    #[test]
+    fn evasion_rules_never_turn_a_dictionary_word_into_a_term() {
+        let m = matcher(&[(
+            "p",
+            LibraryKind::Block,
+            "asses\ncumming\nc0x\ntit\nfuck\nshit\nasshole\ncunt\nnig\ncafé",
+        )]);
+        // repetition (assess → asses), plural (Cummings, tits), a term written in leet (Cox),
+        // a term inside letters joined by the separator pass (goodnight)
+        for clean in [
+            "Please assess the damage",
+            "Hello Mr Cummings",
+            "Brian Cox on telly",
+            "Blue tits nest here",
+            "DICKENS'S NOVELS",
+            "G o o d n i g h t",
+        ] {
+            assert!(terms(&m, clean).is_empty(), "{clean} was flagged");
+        }
+        // the evasions themselves are not words, and a term written plainly always counts
+        for (text, term) in [
+            ("fuuuuck", "fuck"),
+            ("sh1t", "shit"),
+            ("a$$hole", "asshole"),
+            ("c0x", "c0x"),
+            ("cumming soon", "cumming"),
+            ("you asses", "asses"),
+            ("tit", "tit"),
+            ("cuntss", "cunt"),
+            ("f\u{200B}uckkk", "fuck"),
+            ("u r a c u n t", "cunt"),
+            ("n i g", "nig"),
+            ("CAFE", "café"), // an accent in a term is spelling, not evasion
+        ] {
+            let found = terms(&m, text);
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            assert_eq!(found[0].0, term, "{text}");
+        }
     }
 
     #[test]
@@ -635,6 +965,45 @@ mod tests {
             .map(|(t, m)| (format!("re:{t}"), m))
             .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn regex_rules_have_unless_exclusions() {
+        let m = matcher(&[(
+            "p",
+            LibraryKind::Review,
+            r"re:\b(rats|vermin) are\b ~ disgusting ~ saying that",
+        )]);
+        assert_eq!(terms(&m, "vermin are everywhere").len(), 1);
+        assert!(terms(&m, "saying that vermin are people is odd").is_empty());
+        assert!(terms(&m, "Rats are... DISGUSTING").is_empty());
+    }
+
+    #[test]
+    fn allow_regexes_exempt_what_they_cover() {
+        let m = matcher(&[
+            ("p", LibraryKind::Block, "chink\nre:\\bis a bitch\\b"),
+            (
+                "a",
+                LibraryKind::Allow,
+                "re:\\bchinks? (in|of) (the|his|her|their|its) armou?r\\b\nre:\\b(life|karma) is a bitch\\b ~ you",
+            ),
+        ]);
+        assert!(terms(&m, "a chink in their armour").is_empty());
+        assert!(terms(&m, "Karma is a bitch").is_empty());
+        assert_eq!(terms(&m, "karma is a bitch, and so are you").len(), 1);
+        assert_eq!(terms(&m, "chink").len(), 1);
+    }
+
+    #[test]
+    fn regexes_also_see_long_runs_written_short() {
+        let m = matcher(&[("p", LibraryKind::Review, r"re:\byou (bitch|ass)\b")]);
+        assert_eq!(
+            terms(&m, "you biiiiitch"),
+            vec![(r"re:\byou (bitch|ass)\b".into(), "you biiiiitch".into())]
+        );
+        assert_eq!(terms(&m, "you asssss").len(), 1);
+        assert!(terms(&m, "you as").is_empty());
     }
 
     #[test]

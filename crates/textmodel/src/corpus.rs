@@ -94,8 +94,13 @@ pub fn load_davidson(corpus_dir: &Path) -> Result<Vec<Tweet>, CorpusError> {
 /// A 64-bit fingerprint of the corpus files (FNV-1a of their bytes), recorded in model files.
 pub fn fingerprint(corpus_dir: &Path) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for file in ["sms-spam/SMSSpamCollection", "davidson/labeled_data.csv"] {
-        for b in std::fs::read(corpus_dir.join(file)).unwrap_or_default() {
+    let mut files: Vec<PathBuf> = ["sms-spam/SMSSpamCollection", "davidson/labeled_data.csv"]
+        .iter()
+        .map(|f| corpus_dir.join(f))
+        .collect();
+    files.extend(crate::functional::files(corpus_dir));
+    for file in files {
+        for b in std::fs::read(file).unwrap_or_default() {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
@@ -103,22 +108,27 @@ pub fn fingerprint(corpus_dir: &Path) -> u64 {
     h
 }
 
-/// `$RAMPART_TESTDATA/text`, else the first `../shared/testdata/text` found walking up from the
-/// current directory.
+/// The text corpora: `$RAMPART_CORPUS`, else the repository's `data/text` found walking up
+/// from the current directory, else the one beside this crate's sources (a build from a clone).
+/// Every file the models train and evaluate on is vendored there with its provenance.
 pub fn default_corpus_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("RAMPART_TESTDATA") {
-        return Some(PathBuf::from(dir).join("text"));
+    if let Some(dir) = std::env::var_os("RAMPART_CORPUS") {
+        return Some(PathBuf::from(dir));
     }
-    let mut here = std::env::current_dir().ok()?;
-    loop {
-        let candidate = here.join("../shared/testdata/text");
-        if candidate.is_dir() {
-            return Some(candidate);
-        }
-        if !here.pop() {
-            return None;
+    let is_corpus = |dir: &Path| dir.join("davidson").is_dir() && dir.join("functional").is_dir();
+    if let Ok(mut here) = std::env::current_dir() {
+        loop {
+            let candidate = here.join("data/text");
+            if is_corpus(&candidate) {
+                return Some(candidate);
+            }
+            if !here.pop() {
+                break;
+            }
         }
     }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/text");
+    is_corpus(&built).then_some(built)
 }
 
 /// The binary task data for one model, split: (train, validation, test).

@@ -7,9 +7,8 @@ use rampart_textmodel::{train, TrainConfig};
 
 #[test]
 fn spam_recall_at_one_percent_false_positives() {
-    let dir = default_corpus_dir().expect(
-        "shared corpora not found: set RAMPART_TESTDATA or keep ../shared/testdata beside the repo",
-    );
+    let dir = default_corpus_dir()
+        .expect("text corpora not found: the repository's data/text (or set RAMPART_CORPUS)");
     let (tr, va, te) = spam_task(&dir).expect("SMS corpus readable");
     let model = train(
         "text-spam",

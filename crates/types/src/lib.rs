@@ -380,6 +380,9 @@ pub struct Signal {
     /// The least the policy may suggest for this signal (from a `block` or `review` term
     /// library); `None` leaves the decision to the label thresholds alone.
     pub floor: Option<Suggestion>,
+    /// The most the policy may suggest for this signal on its own, unless the policy lifts it
+    /// (text-model scores reach at most `review` by default); `None`: no limit.
+    pub ceiling: Option<Suggestion>,
 }
 
 /// What kind of content a verdict is about.
