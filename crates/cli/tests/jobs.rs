@@ -411,7 +411,8 @@ fn run_jobs_suite(backend: &Backend) {
     let verdict = &job["verdict"];
     assert_eq!(verdict["content_type"], "audio");
     assert_eq!(verdict["content_ref"]["client_id"], "voice-1");
-    assert_eq!(verdict["suggestion"], "block", "{verdict}");
+    // Spoken swearing aimed at no one is profanity at review; no text model's score alone blocks.
+    assert_eq!(verdict["suggestion"], "review", "{verdict}");
     let asr: Vec<Value> = evidence(verdict)
         .into_iter()
         .filter(|(label, e)| label == "profanity" && e["kind"] == "asr")

@@ -50,6 +50,8 @@ struct Base {
     /// The engine of tenants without libraries of their own.
     engine: Arc<TextEngine>,
     models: Option<Arc<TextModels>>,
+    /// Stage 2 of the text judgement (sentence encoder and heads), shared like the models.
+    stage2: Option<Arc<rampart_text::Stage2>>,
     banks: Arc<BankSet>,
     policy: Policy,
     /// Image model and OCR, loaded on first use by a policy that wants them.
@@ -100,12 +102,14 @@ impl Engines {
             .map(|l| TermLibrary::clone(l))
             .collect();
         let models = engine.models();
+        let stage2 = engine.stage2();
         let banks = Arc::new(dir.banks().map_err(load)?);
         let base = Base {
             data: data.to_path_buf(),
             libraries,
             engine: Arc::new(engine),
             models,
+            stage2,
             banks,
             policy,
             detectors: OnceLock::new(),
@@ -386,6 +390,7 @@ impl Engines {
                 reason: e.to_string(),
             })?;
             engine.set_shared_models(self.base.models.clone());
+            engine.set_stage2(self.base.stage2.clone());
             Arc::new(engine)
         };
 

@@ -343,7 +343,7 @@ impl TextEngine {
                 }
             }
             for (label, score, probability, index) in best {
-                scan.signals.push(stage2_signal(
+                let signal = stage2_signal(
                     stage2,
                     &readings[index],
                     &label,
@@ -351,7 +351,8 @@ impl TextEngine {
                     probability,
                     &stage1_evidence,
                     text,
-                ));
+                );
+                scan.signals.push(signal);
             }
             scan.models.push(stage2.encoder_name());
             scan.models.push(stage2.heads_name());
