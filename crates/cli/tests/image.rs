@@ -6,6 +6,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod common;
+
+use common::rampart_at as rampart;
+
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
@@ -16,15 +20,6 @@ fn testdata() -> PathBuf {
 
 fn pdq(file: &str) -> String {
     testdata().join("pdq").join(file).display().to_string()
-}
-
-fn rampart(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("rampart runs")
 }
 
 fn data_dir(name: &str) -> PathBuf {

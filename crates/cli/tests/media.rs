@@ -2,10 +2,14 @@
 //! on the shared media fixtures (`$RAMPART_TESTDATA/media`, whose READMEs give the expected
 //! findings and times).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 
 use serde_json::Value;
+
+mod common;
+
+use common::rampart_at as rampart;
 
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
@@ -23,15 +27,6 @@ fn fixture(rel: &str) -> String {
         path.display()
     );
     path.display().to_string()
-}
-
-fn rampart(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("rampart runs")
 }
 
 fn data_dir(name: &str) -> PathBuf {

@@ -3,25 +3,11 @@
 //! named), on the sentences of the text-judgement issue, and the acceptance figures of
 //! `rampart eval text` on the repository's test split.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
+
+use common::{rampart_at as rampart, temp_dir};
 
 use serde_json::Value;
-
-fn rampart(data: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("rampart runs")
-}
-
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rampart-judge-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 /// The verdict for one text; fails when a stage is not loaded.
 fn verdict(data: &std::path::Path, text: &str) -> Value {
@@ -52,7 +38,8 @@ fn suggestion_of(v: &Value, name: &str) -> String {
 
 #[test]
 fn the_sentences_of_the_issue_get_the_verdicts_it_asks_for() {
-    let data = data_dir("table");
+    let dir = temp_dir("judge-table");
+    let data = &dir.0;
     // (text, overall suggestion allowed, labels that must be at review or above)
     let table: &[(&str, &[&str], &[&str])] = &[
         ("Buy a hoodie.", &["pass"], &[]),
@@ -100,7 +87,7 @@ fn the_sentences_of_the_issue_get_the_verdicts_it_asks_for() {
     ];
     let mut failures = Vec::new();
     for (text, allowed, labels) in table {
-        let v = verdict(&data, text);
+        let v = verdict(data, text);
         let got = v["suggestion"].as_str().unwrap();
         if !allowed.contains(&got) {
             failures.push(format!("{text:?}: {got}, want one of {allowed:?}: {v}"));
@@ -120,9 +107,10 @@ fn the_sentences_of_the_issue_get_the_verdicts_it_asks_for() {
 
 #[test]
 fn self_harm_intent_is_reviewed_never_blocked_and_its_evidence_names_both_stages() {
-    let data = data_dir("stages");
+    let dir = temp_dir("judge-stages");
+    let data = &dir.0;
     let v = verdict(
-        &data,
+        data,
         "I'm going to end it all tonight, I have the pills ready",
     );
     assert_eq!(v["suggestion"], "review");
@@ -169,8 +157,8 @@ fn self_harm_intent_is_reviewed_never_blocked_and_its_evidence_names_both_stages
 
 #[test]
 fn a_policy_switch_turns_stage_2_off() {
-    let data = data_dir("switch");
-    std::fs::create_dir_all(&data).unwrap();
+    let dir = temp_dir("judge-switch");
+    let data = &dir.0;
     let policy = data.join("stage1.toml");
     std::fs::write(
         &policy,
@@ -178,7 +166,7 @@ fn a_policy_switch_turns_stage_2_off() {
     )
     .unwrap();
     let out = rampart(
-        &data,
+        data,
         &[
             "scan",
             "text",
@@ -201,8 +189,9 @@ fn a_policy_switch_turns_stage_2_off() {
 /// and the goals not yet met are listed in MODELS.md.
 #[test]
 fn the_cascade_keeps_its_measured_figures_on_the_test_split() {
-    let data = data_dir("eval");
-    let out = rampart(&data, &["eval", "text", "--json"]);
+    let dir = temp_dir("judge-eval");
+    let data = &dir.0;
+    let out = rampart(data, &["eval", "text", "--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)

@@ -42,6 +42,16 @@ impl Drop for TempDir {
     }
 }
 
+/// Runs `rampart --data DATA ARGS…` to completion and returns its output.
+pub fn rampart_at(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("rampart runs")
+}
+
 pub fn temp_dir(prefix: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("rampart-{prefix}-{}", unique()));
     std::fs::create_dir_all(&dir).unwrap();
