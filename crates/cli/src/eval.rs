@@ -202,52 +202,51 @@ pub fn eval_text(data: &Path, args: EvalArgs) -> Result<()> {
                 .filter(|&i| cases[i].group() == g)
                 .collect()
         };
-        let any_flag = |i: &usize| !flags[*i].is_empty();
+        // (figure, case group, the label that counts; None: any label at review or above)
+        let group_figures: [(&str, CaseGroup, Option<Label>); 6] = [
+            (
+                "benign sentences flagged (goal ≤ 0.001)",
+                CaseGroup::Benign,
+                None,
+            ),
+            (
+                "scunthorpe sentences flagged (goal ≤ 0.01)",
+                CaseGroup::Scunthorpe,
+                None,
+            ),
+            (
+                "hateful cases with hate (goal ≥ 0.85)",
+                CaseGroup::Hateful,
+                Some(Label::Hate),
+            ),
+            (
+                "non-hateful group cases flagged (goal ≤ 0.10)",
+                CaseGroup::NonHateful,
+                None,
+            ),
+            (
+                "threats with violence (goal ≥ 0.95)",
+                CaseGroup::Threat,
+                Some(Label::Violence),
+            ),
+            (
+                "self-harm intent with self_harm (goal ≥ 0.95)",
+                CaseGroup::SelfHarmIntent,
+                Some(Label::SelfHarm),
+            ),
+        ];
+        for (name, g, label) in group_figures {
+            let members = group(g);
+            let hits = members
+                .iter()
+                .filter(|&&i| match &label {
+                    Some(label) => flags[i].contains(label),
+                    None => !flags[i].is_empty(),
+                })
+                .count();
+            figure(name, hits, members.len());
+        }
         let benign = group(CaseGroup::Benign);
-        figure(
-            "benign sentences flagged (goal ≤ 0.001)",
-            benign.iter().filter(|i| any_flag(i)).count(),
-            benign.len(),
-        );
-        let scunthorpe = group(CaseGroup::Scunthorpe);
-        figure(
-            "scunthorpe sentences flagged (goal ≤ 0.01)",
-            scunthorpe.iter().filter(|i| any_flag(i)).count(),
-            scunthorpe.len(),
-        );
-        let hateful = group(CaseGroup::Hateful);
-        figure(
-            "hateful cases with hate (goal ≥ 0.85)",
-            hateful
-                .iter()
-                .filter(|&&i| flags[i].contains(&Label::Hate))
-                .count(),
-            hateful.len(),
-        );
-        let non_hateful = group(CaseGroup::NonHateful);
-        figure(
-            "non-hateful group cases flagged (goal ≤ 0.10)",
-            non_hateful.iter().filter(|i| any_flag(i)).count(),
-            non_hateful.len(),
-        );
-        let threats = group(CaseGroup::Threat);
-        figure(
-            "threats with violence (goal ≥ 0.95)",
-            threats
-                .iter()
-                .filter(|&&i| flags[i].contains(&Label::Violence))
-                .count(),
-            threats.len(),
-        );
-        let self_harm = group(CaseGroup::SelfHarmIntent);
-        figure(
-            "self-harm intent with self_harm (goal ≥ 0.95)",
-            self_harm
-                .iter()
-                .filter(|&&i| flags[i].contains(&Label::SelfHarm))
-                .count(),
-            self_harm.len(),
-        );
         let everyday_verdicts: Vec<Verdict> = everyday
             .iter()
             .map(|t| moderator.verdict(t, None))
