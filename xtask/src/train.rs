@@ -13,11 +13,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use rampart_text::normalise::Normaliser;
+use rampart_textencoder::tune::TuneConfig;
 use rampart_textencoder::SentenceEncoder;
 use rampart_textmodel::corpus::{self, Split, Task};
 use rampart_textmodel::eval::{EvalRow, Metrics};
 use rampart_textmodel::functional::{self, Case, CaseGroup};
-use rampart_textmodel::heads::{train_head, HeadConfig, HEAD_LABELS};
+use rampart_textmodel::heads::{
+    train_head, HeadConfig, ESCALATION_BUDGET, HEAD_LABELS, STAGE1_STANDS_BUDGET,
+};
 use rampart_textmodel::{
     train, EmbeddingHeads, TrainConfig, HATE_FILE, HEADS_FILE, HEADS_VERSION, MODEL_VERSION,
     SELF_HARM_FILE, SPAM_FILE, TOXICITY_FILE,
@@ -196,27 +199,59 @@ fn train_heads(
         rows.push((model_text(normaliser, &sms.text), Vec::new(), split, true));
     }
     rows.retain(|(_, _, split, _)| *split != Split::Test);
-    let cache_path = out_dir.join(".embedding-cache.bin");
-    let mut cache = EmbeddingCache::load(&cache_path, &encoder.name_version());
-    let missing: Vec<&str> = rows
-        .iter()
-        .map(|(t, _, _, _)| t.as_str())
-        .filter(|t| !cache.has(t))
-        .collect();
-    for batch in missing.chunks(32) {
-        for (text, embedding) in batch.iter().zip(encoder.embed_batch(batch)?) {
-            cache.insert(text, embedding);
-        }
+
+    // Fine-tune the encoder's top layers on the train split (all five labels at once), then
+    // embed every row with the tuned encoder. The lower layers run once per text.
+    let texts: Vec<&str> = rows.iter().map(|(t, _, _, _)| t.as_str()).collect();
+    let mut config = TuneConfig::default();
+    // Overrides for experiments (the defaults are what setup.sh trains).
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok());
+    if let Some(v) = env("RAMPART_TUNE_LAYERS") {
+        config.layers = v as usize;
     }
-    cache.save(&cache_path)?;
-    let embeddings: Vec<Vec<f32>> = rows
-        .iter()
-        .map(|(t, _, _, _)| cache.get(t).to_vec())
-        .collect();
+    if let Some(v) = env("RAMPART_TUNE_EPOCHS") {
+        config.epochs = v as usize;
+    }
+    if let Some(v) = env("RAMPART_TUNE_BATCH") {
+        config.batch_size = v as usize;
+    }
+    if let Some(v) = env("RAMPART_TUNE_LR") {
+        config.layer_learning_rate = v;
+    }
+    let mut tuning = encoder.tuning(&texts, config.layers)?;
     eprintln!(
-        "stage 2: embedded {} texts with {} in {:.1} s",
-        rows.len(),
+        "stage 2: {} frozen layers over {} texts in {:.1} s",
+        6 - config.layers,
+        texts.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let examples: Vec<(usize, Vec<f32>, f32)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, _, split, _))| *split == Split::Train)
+        .map(|(i, (_, labels, _, _))| {
+            let targets = HEAD_LABELS
+                .iter()
+                .map(|l| f32::from(u8::from(labels.contains(l))))
+                .collect();
+            (i, targets, 1.0)
+        })
+        .collect();
+    tuning.train(&examples, &config, |r| {
+        eprintln!(
+            "stage 2: fine-tuning the top {} layers, epoch {}: loss {:.4} ({:.1} s)",
+            config.layers, r.epoch, r.mean_loss, r.seconds
+        );
+    })?;
+    let embeddings = tuning.embed_all()?;
+    let tuned_path = out_dir.join(rampart_textencoder::TUNED_FILE);
+    tuning.tuned_layers()?.save(&tuned_path)?;
+    let encoder = SentenceEncoder::load_tuned(&encoder_dir, &tuned_path)?;
+    eprintln!(
+        "stage 2: tuned {} on {} texts and embedded {} in {:.1} s",
         encoder.name_version(),
+        examples.len(),
+        rows.len(),
         started.elapsed().as_secs_f64()
     );
     let mut heads = Vec::new();
@@ -253,7 +288,10 @@ fn train_heads(
         );
         heads.push(head);
     }
+    let (escalate_from, stands_from) = stage1_thresholds(out_dir, &rows)?;
     let heads = EmbeddingHeads {
+        escalate_from: Some(escalate_from),
+        stage1_stands_from: Some(stands_from),
         name: "text-heads".to_owned(),
         version: HEADS_VERSION,
         encoder: encoder.name_version(),
@@ -271,78 +309,61 @@ fn train_heads(
     Ok(())
 }
 
-/// Embeddings of training texts kept between runs (`.embedding-cache.bin` in the models dir),
-/// keyed by the encoder's name and each text's 64-bit hash, so retraining the heads after a
-/// data change embeds only the new texts. A cache of another encoder is ignored.
-struct EmbeddingCache {
-    encoder: String,
-    entries: std::collections::HashMap<u64, Vec<f32>>,
-}
-
-impl EmbeddingCache {
-    fn key(text: &str) -> u64 {
-        text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
-    }
-
-    fn load(path: &Path, encoder: &str) -> Self {
-        let mut cache = EmbeddingCache {
-            encoder: encoder.to_owned(),
-            entries: Default::default(),
-        };
-        let Ok(bytes) = std::fs::read(path) else {
-            return cache;
-        };
-        let Some((header, body)) = bytes
+/// Two stage-1 thresholds chosen on the validation split, with the stage-1 models just trained
+/// into `out_dir` (rows are (model text, labels, split, ordinary)):
+/// - the score from which the gate escalates: the lowest that escalates at most
+///   [`ESCALATION_BUDGET`] of the ordinary messages (ordinary and Scunthorpe sentences,
+///   everyday SMS) by itself, but never above the gate's default;
+/// - the score from which a stage-1 score stands beside the heads' in an escalated message:
+///   the lowest that at most [`STAGE1_STANDS_BUDGET`] of the ordinary messages reach.
+fn stage1_thresholds(
+    out_dir: &Path,
+    rows: &[(String, Vec<Label>, Split, bool)],
+) -> Result<(f32, f32)> {
+    let models = rampart_textmodel::TextModels::load_dir(out_dir)?;
+    let stage1_max = |text: &str| {
+        models
+            .score(text)
             .iter()
-            .position(|b| *b == b'\n')
-            .map(|i| (&bytes[..i], &bytes[i + 1..]))
-        else {
-            return cache;
-        };
-        if header != encoder.as_bytes() {
-            return cache;
-        }
-        let record = 8 + 4 * rampart_textencoder::DIM;
-        for chunk in body.chunks_exact(record) {
-            let key = u64::from_le_bytes(chunk[..8].try_into().expect("8 bytes"));
-            let vector = chunk[8..]
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
-                .collect();
-            cache.entries.insert(key, vector);
-        }
-        cache
+            .filter(|s| s.label != Label::Spam)
+            .map(|s| s.score)
+            .fold(0.0f32, f32::max)
+    };
+    let mut ordinary: Vec<f32> = rows
+        .iter()
+        .filter(|(_, _, split, ordinary)| *split == Split::Validation && *ordinary)
+        .map(|(t, _, _, _)| stage1_max(t))
+        .collect();
+    ordinary.sort_by(|a, b| b.total_cmp(a));
+    // Just above the score of the first ordinary message that must stay below.
+    let above = |budget: f64, fallback: f32| {
+        let allowed = (ordinary.len() as f64 * budget).floor() as usize;
+        ordinary
+            .get(allowed)
+            .map_or(fallback, |s| s + 1e-4)
+            .clamp(0.05, 1.0)
+    };
+    // Never above the default: every message stage 1 would flag (review from 0.4) must be
+    // read by stage 2, which is where stage 1's false positives are dropped.
+    let escalate_from = above(ESCALATION_BUDGET, rampart_textmodel::gate::UNCERTAIN_FROM)
+        .min(rampart_textmodel::gate::UNCERTAIN_FROM);
+    let stands_from = above(STAGE1_STANDS_BUDGET, 1.0).max(0.5);
+    let abusive: Vec<f32> = rows
+        .iter()
+        .filter(|(_, labels, split, _)| *split == Split::Validation && !labels.is_empty())
+        .map(|(t, _, _, _)| stage1_max(t))
+        .collect();
+    for (what, threshold) in [
+        ("escalates", escalate_from),
+        ("stands beside the heads", stands_from),
+    ] {
+        println!(
+            "stage-1 score ≥ {threshold:.3} {what}: {} of {} ordinary and {} of {} labelled validation messages",
+            ordinary.iter().filter(|&&s| s >= threshold).count(),
+            ordinary.len(),
+            abusive.iter().filter(|&&s| s >= threshold).count(),
+            abusive.len()
+        );
     }
-
-    fn has(&self, text: &str) -> bool {
-        self.entries.contains_key(&Self::key(text))
-    }
-
-    fn get(&self, text: &str) -> &[f32] {
-        &self.entries[&Self::key(text)]
-    }
-
-    fn insert(&mut self, text: &str, embedding: Vec<f32>) {
-        self.entries.insert(Self::key(text), embedding);
-    }
-
-    fn save(&self, path: &Path) -> Result<()> {
-        let mut keys: Vec<&u64> = self.entries.keys().collect();
-        keys.sort();
-        let mut out = Vec::with_capacity(keys.len() * (8 + 4 * rampart_textencoder::DIM) + 64);
-        out.extend_from_slice(self.encoder.as_bytes());
-        out.push(b'\n');
-        for key in keys {
-            out.extend_from_slice(&key.to_le_bytes());
-            for v in &self.entries[key] {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, out)?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    }
+    Ok((escalate_from, stands_from))
 }

@@ -37,6 +37,11 @@ pub struct EvalArgs {
     /// Which split of the functional suite to measure: test (default) or validation.
     #[arg(long, default_value = "test")]
     split: String,
+    /// Also print every case the cascade gets wrong in the acceptance groups (hateful,
+    /// non-hateful, threat, self-harm intent, benign, Scunthorpe): whether stage 2 read it, the
+    /// flagged labels and the expected label's score. For finding what to fix next.
+    #[arg(long)]
+    misses: bool,
 }
 
 /// The labels a functional case can expect.
@@ -94,6 +99,38 @@ fn correct(case: &Case, flags: &[Label]) -> bool {
         return flags.iter().all(|l| !ABUSE.contains(l));
     }
     true
+}
+
+/// Prints the members of a case group the system got wrong (see `--misses`).
+fn print_misses(
+    cases: &[Case],
+    verdicts: &[Verdict],
+    flags: &[Vec<Label>],
+    members: &[usize],
+    group: CaseGroup,
+    label: Option<&Label>,
+) {
+    for &i in members {
+        let wrong = match label {
+            Some(label) => !flags[i].contains(label),
+            None => !flags[i].is_empty(),
+        };
+        if !wrong {
+            continue;
+        }
+        let score = label
+            .and_then(|l| verdicts[i].labels.iter().find(|v| &v.label == l))
+            .map_or(0.0, |v| v.score);
+        let flagged: Vec<&str> = flags[i].iter().map(Label::as_str).collect();
+        println!(
+            "miss\t{group:?}\t{}\t{}\tstage2={}\tscore={score:.2}\tflagged={}\t{}",
+            cases[i].template,
+            cases[i].case,
+            escalated(&verdicts[i]),
+            flagged.join(","),
+            cases[i].text
+        );
+    }
 }
 
 /// Whether stage 2 read the text (its evidence names the heads).
@@ -237,6 +274,9 @@ pub fn eval_text(data: &Path, args: EvalArgs) -> Result<()> {
         ];
         for (name, g, label) in group_figures {
             let members = group(g);
+            if args.misses && system.starts_with("cascade") {
+                print_misses(&cases, &verdicts, &flags, &members, g, label.as_ref());
+            }
             let hits = members
                 .iter()
                 .filter(|&&i| match &label {

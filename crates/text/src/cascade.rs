@@ -84,16 +84,22 @@ impl Stage2 {
                 loaded: encoder.name_version(),
             });
         }
+        let gate = match heads.escalate_from {
+            Some(score) => Gate::english().with_uncertain_from(score),
+            None => Gate::english(),
+        };
         Ok(Stage2 {
             encoder,
             heads,
-            gate: Gate::english(),
+            gate,
         })
     }
 
-    /// Loads the encoder (`<models>/all-minilm-l6-v2/`) and the heads (`<models>/text-heads.json`).
+    /// Loads the encoder (`<models>/all-minilm-l6-v2/`, with the fine-tuned top layers of
+    /// `<models>/text-encoder-tuned.safetensors` when present) and the heads
+    /// (`<models>/text-heads.json`).
     pub fn load(models_dir: &Path) -> Result<Self, Stage2Error> {
-        let encoder = SentenceEncoder::load(&models_dir.join(rampart_textencoder::ENCODER_DIR))
+        let encoder = SentenceEncoder::load_for_stage2(models_dir)
             .map_err(|e| Stage2Error::Encoder(e.to_string()))?;
         let heads_path = models_dir.join(HEADS_FILE);
         let heads = EmbeddingHeads::load(&heads_path).map_err(|e| {
@@ -103,6 +109,12 @@ impl Stage2 {
             ))
         })?;
         Stage2::new(encoder, heads)
+    }
+
+    /// In an escalated message, a stage-1 score at or above this still stands beside the
+    /// heads' scores (above 1: never).
+    pub fn stage1_stands_from(&self) -> f32 {
+        self.heads.stage1_stands_from.unwrap_or(f32::INFINITY)
     }
 
     /// `name@version` of the heads.

@@ -316,8 +316,12 @@ impl TextEngine {
             }
             scan.models.push(model);
             // Stage 2 read this text: its heads judge harassment and hate; stage 1's scores go
-            // into their evidence.
-            if !readings.is_empty() && label != rampart_types::Label::Spam {
+            // into their evidence, except a score confident enough to stand on its own
+            // (`stage1_stands_from`, chosen on the validation split).
+            let stands = stage2
+                .as_deref()
+                .is_some_and(|s2| score >= s2.stage1_stands_from());
+            if !readings.is_empty() && label != rampart_types::Label::Spam && !stands {
                 evidence.detail = Some("stage1".to_owned());
                 stage1_evidence.push(evidence);
                 continue;

@@ -193,6 +193,7 @@ pub(crate) struct Bert {
     embedding_norm: LayerNorm,
     layers: Vec<Layer>,
     heads: usize,
+    layer_norm_eps: f64,
 }
 
 impl Bert {
@@ -223,12 +224,39 @@ impl Bert {
             embedding_norm: layer_norm(&emb.pp("LayerNorm"), h, cfg.layer_norm_eps)?,
             layers,
             heads: cfg.num_attention_heads,
+            layer_norm_eps: cfg.layer_norm_eps,
         })
     }
 
     /// Last hidden states `[batch, seq, hidden]` for `ids` `[batch, seq]` (u32). `mask`
     /// `[batch, seq]` (f32, 1 for tokens, 0 for padding) is `None` when nothing is padded.
     pub fn forward(&self, ids: &Tensor, mask: Option<&Tensor>) -> candle_core::Result<Tensor> {
+        self.forward_layers(ids, mask, self.layers.len())
+    }
+
+    /// Attention heads per layer.
+    pub fn heads(&self) -> usize {
+        self.heads
+    }
+
+    /// The LayerNorm epsilon of the configuration.
+    pub fn layer_norm_eps(&self) -> f64 {
+        self.layer_norm_eps
+    }
+
+    /// Number of transformer layers.
+    pub fn layer_count(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// The hidden states after the first `layers` transformer layers (all of them: the last
+    /// hidden states); inputs as [`Bert::forward`].
+    pub fn forward_layers(
+        &self,
+        ids: &Tensor,
+        mask: Option<&Tensor>,
+        layers: usize,
+    ) -> candle_core::Result<Tensor> {
         let seq = ids.dim(1)?;
         let mut x = self
             .word_embeddings
@@ -245,7 +273,7 @@ impl Bert {
             ),
             None => None,
         };
-        for layer in &self.layers {
+        for layer in self.layers.iter().take(layers) {
             x = layer.forward(&x, additive.as_ref(), self.heads)?;
         }
         Ok(x)

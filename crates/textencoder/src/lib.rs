@@ -76,6 +76,7 @@ mod bert;
 mod gelu;
 mod ops;
 mod prefix;
+pub mod tune;
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +101,11 @@ pub const NAME_VERSION: &str = "all-MiniLM-L6-v2@1";
 
 /// The weights file inside the encoder directory.
 pub const MODEL_FILE: &str = "model.safetensors";
+
+/// The fine-tuned top layers in the models directory (beside the encoder directory), written
+/// by `cargo xtask train text`; [`SentenceEncoder::load_for_stage2`] lays them over the base
+/// model when present.
+pub const TUNED_FILE: &str = "text-encoder-tuned.safetensors";
 
 /// The tokenizer file inside the encoder directory.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -167,6 +173,10 @@ pub fn default_dir() -> Result<PathBuf, EncoderError> {
 /// `SentenceEncoder` is `Send + Sync` and every method takes `&self`: share one (in an `Arc`)
 /// between threads; calls run concurrently without locking. It holds about 90 MB of weights.
 pub struct SentenceEncoder {
+    /// `name@version` as cited in verdicts (with the tuned weights' fingerprint, if any).
+    name_version: String,
+    /// The base weights file (read again only to fine-tune).
+    model_path: PathBuf,
     tokenizer: Tokenizer,
     /// WordPiece's `max_input_chars_per_word`: longer words are one `[UNK]`.
     max_word_chars: usize,
@@ -176,7 +186,7 @@ pub struct SentenceEncoder {
 impl std::fmt::Debug for SentenceEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SentenceEncoder")
-            .field("name_version", &NAME_VERSION)
+            .field("name_version", &self.name_version)
             .finish_non_exhaustive()
     }
 }
@@ -209,6 +219,30 @@ impl SentenceEncoder {
     /// [`default_dir`]). A missing file gives [`EncoderError::Missing`], whose message says to
     /// run `./setup.sh`.
     pub fn load(dir: &Path) -> Result<Self, EncoderError> {
+        Self::load_with(dir, None)
+    }
+
+    /// Loads the encoder as [`SentenceEncoder::load`] with the top layers replaced by the
+    /// fine-tuned weights in `tuned` (a safetensors file written by
+    /// [`tune::TunedLayers::save`]). Its name then carries a fingerprint of those weights
+    /// (`all-MiniLM-L6-v2@1+tuned.<16 hex>`), so verdicts and heads name the exact model.
+    pub fn load_tuned(dir: &Path, tuned: &Path) -> Result<Self, EncoderError> {
+        Self::load_with(dir, Some(tuned))
+    }
+
+    /// The encoder as stage 2 runs it: from `<models_dir>/all-minilm-l6-v2`, with the tuned
+    /// layers of `<models_dir>/text-encoder-tuned.safetensors` when that file exists.
+    pub fn load_for_stage2(models_dir: &Path) -> Result<Self, EncoderError> {
+        let tuned = models_dir.join(TUNED_FILE);
+        let dir = models_dir.join(ENCODER_DIR);
+        if tuned.is_file() {
+            Self::load_tuned(&dir, &tuned)
+        } else {
+            Self::load(&dir)
+        }
+    }
+
+    fn load_with(dir: &Path, tuned: Option<&Path>) -> Result<Self, EncoderError> {
         let config_path = existing(dir, CONFIG_FILE)?;
         let tokenizer_path = existing(dir, TOKENIZER_FILE)?;
         let model_path = existing(dir, MODEL_FILE)?;
@@ -248,10 +282,42 @@ impl SentenceEncoder {
             .map_err(|e| invalid(&tokenizer_path, e))?;
 
         let weights = read(&model_path)?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
-            .map_err(|e| invalid(&model_path, e))?;
+        let (vb, name_version) = match tuned {
+            None => (
+                VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+                    .map_err(|e| invalid(&model_path, e))?,
+                NAME_VERSION.to_owned(),
+            ),
+            Some(tuned_path) => {
+                let mut tensors = candle_core::safetensors::load_buffer(&weights, &Device::Cpu)
+                    .map_err(|e| invalid(&model_path, e))?;
+                drop(weights);
+                let tuned_bytes = read(tuned_path)?;
+                let overlay = candle_core::safetensors::load_buffer(&tuned_bytes, &Device::Cpu)
+                    .map_err(|e| invalid(tuned_path, e))?;
+                for (name, tensor) in overlay {
+                    match tensors.get(&name) {
+                        Some(old) if old.dims() == tensor.dims() => {
+                            tensors.insert(name, tensor.to_dtype(DType::F32)?);
+                        }
+                        _ => {
+                            return Err(invalid(
+                                tuned_path,
+                                format!("tensor {name} is not one of the base model's"),
+                            ))
+                        }
+                    }
+                }
+                (
+                    VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu),
+                    format!("{NAME_VERSION}+tuned.{:016x}", fnv1a(&tuned_bytes)),
+                )
+            }
+        };
         let bert = Bert::load(vb, &config).map_err(|e| invalid(&model_path, e))?;
         Ok(Self {
+            name_version,
+            model_path,
             tokenizer,
             max_word_chars,
             bert,
@@ -288,9 +354,25 @@ impl SentenceEncoder {
         Ok(out)
     }
 
-    /// `"all-MiniLM-L6-v2@1"`: the model and this crate's pipeline, as cited in verdicts.
+    /// `"all-MiniLM-L6-v2@1"` (or `…+tuned.<fingerprint>`): the model and this crate's
+    /// pipeline, as cited in verdicts.
     pub fn name_version(&self) -> String {
-        NAME_VERSION.to_owned()
+        self.name_version.clone()
+    }
+
+    /// The base model's tensors by name, read again from the weights file, and the prefix of
+    /// their names (`"bert."` in masked-LM exports, `""` in sentence-transformers').
+    fn base_tensors(
+        &self,
+    ) -> Result<(std::collections::HashMap<String, Tensor>, String), EncoderError> {
+        let tensors = candle_core::safetensors::load(&self.model_path, &Device::Cpu)
+            .map_err(|e| invalid(&self.model_path, e))?;
+        let prefix = if tensors.contains_key("bert.embeddings.word_embeddings.weight") {
+            "bert."
+        } else {
+            ""
+        };
+        Ok((tensors, prefix.to_owned()))
     }
 
     /// Word-piece ids of `text` with `[CLS]`/`[SEP]`, at most [`MAX_TOKENS`], tokenising only
@@ -332,6 +414,13 @@ impl SentenceEncoder {
             .map(|(ids, states)| mean_pool_normalised(&states[..ids.len() * DIM]))
             .collect())
     }
+}
+
+/// 64-bit FNV-1a: a stable fingerprint of the tuned weights for the model's name.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Checks that `tokenizer` is BERT's (what `prefix.rs` mirrors) and returns WordPiece's

@@ -58,6 +58,9 @@ pub struct Gate {
     self_harm: HashSet<String>,
     sexual: HashSet<String>,
     counter_speech: Vec<regex::Regex>,
+    /// The stage-1 score from which a message is escalated (default [`UNCERTAIN_FROM`]; the
+    /// trained heads carry one chosen on the validation split).
+    uncertain_from: f32,
 }
 
 impl Default for Gate {
@@ -72,6 +75,17 @@ impl Gate {
         Gate::parse(GATE_EN)
     }
 
+    /// The gate with another stage-1 escalation threshold (see [`Gate::reasons`]).
+    pub fn with_uncertain_from(mut self, score: f32) -> Self {
+        self.uncertain_from = score.clamp(0.0, 1.0);
+        self
+    }
+
+    /// The stage-1 score from which a message is escalated.
+    pub fn uncertain_from(&self) -> f32 {
+        self.uncertain_from
+    }
+
     /// Parses a cue file: `[section]` lines, then one word or two-word phrase per line.
     pub fn parse(source: &str) -> Self {
         let mut gate = Gate {
@@ -83,6 +97,7 @@ impl Gate {
             self_harm: HashSet::new(),
             sexual: HashSet::new(),
             counter_speech: Vec::new(),
+            uncertain_from: UNCERTAIN_FROM,
         };
         let mut section = "";
         for line in source.lines().map(str::trim) {
@@ -153,7 +168,7 @@ impl Gate {
         if abuse_term_hit || (profanity_hit && second_person) {
             reasons.push(Reason::TermHit);
         }
-        if stage1_max >= UNCERTAIN_FROM {
+        if stage1_max >= self.uncertain_from {
             reasons.push(Reason::Stage1Uncertain);
         }
         if has(&self.group) {

@@ -26,6 +26,13 @@ pub const HEADS_FILE: &str = "text-heads.json";
 /// The score a head's operating point is mapped to (the default review threshold).
 pub const OPERATING_SCORE: f32 = 0.4;
 
+/// The share of ordinary validation messages the stage-1 score alone may escalate.
+pub const ESCALATION_BUDGET: f64 = 0.015;
+
+/// The share of ordinary validation messages whose stage-1 score may stand in an escalated
+/// message.
+pub const STAGE1_STANDS_BUDGET: f64 = 0.001;
+
 /// The labels stage 2 has heads for.
 pub const HEAD_LABELS: [Label; 5] = [
     Label::Harassment,
@@ -85,6 +92,16 @@ pub struct EmbeddingHeads {
     /// Embedding dimension.
     pub dim: usize,
     pub heads: Vec<Head>,
+    /// The stage-1 score from which the gate escalates, chosen on the validation split so
+    /// that at most [`ESCALATION_BUDGET`] of ordinary messages are escalated by it; `None`
+    /// keeps the gate's default.
+    #[serde(default)]
+    pub escalate_from: Option<f32>,
+    /// In an escalated message, a stage-1 score at or above this still stands beside the
+    /// heads' (chosen on the validation split so that at most [`STAGE1_STANDS_BUDGET`] of
+    /// ordinary messages reach it); `None`: the heads alone judge escalated messages.
+    #[serde(default)]
+    pub stage1_stands_from: Option<f32>,
 }
 
 impl EmbeddingHeads {
@@ -319,6 +336,8 @@ mod tests {
             version: HEADS_VERSION,
             encoder: "enc@1".into(),
             dim: 2,
+            escalate_from: Some(0.25),
+            stage1_stands_from: None,
             heads: vec![Head {
                 label: Label::Hate,
                 weights: vec![0.5, -0.5],
