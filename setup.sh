@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
-# Sets Rampart up on a fresh machine: fetches the models (scripts/fetch-models.sh), builds the
-# release binary (linked at bin/rampart) and trains both stages of the text models into the
-# model cache. Safe to run again; it redoes only what is stale.
+# Sets Rampart up on a fresh machine: fetches the models (scripts/fetch-models.sh), makes the
+# media test fixtures, builds the release binary (linked at bin/rampart) and trains both stages
+# of the text models into the model cache. Safe to run again; it redoes only what is stale.
 #
 #   RAMPART_MODELS     where models go (default ~/.cache/rampart/models)
 #   CARGO_TARGET_DIR   where cargo builds (default ~/.cache/rampart/target, outside the clone)
-#   RAMPART_TESTDATA   the shared media fixtures of some tests (default ../shared/testdata);
-#                      the text corpora the models train on are in the repository (data/text)
+#   RAMPART_FIXTURES   where the media test fixtures are made (default ~/.cache/rampart/fixtures)
+# Everything else the tests read is in the repository: the text corpora (data/text) and the
+# PDQ and vPDQ fixtures (data/testdata; RAMPART_TESTDATA points the tests at another copy).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rampart/target}"
 export RAMPART_MODELS="${RAMPART_MODELS:-$HOME/.cache/rampart/models}"
-export RAMPART_TESTDATA="${RAMPART_TESTDATA:-$(cd .. && pwd)/shared/testdata}"
+RAMPART_FIXTURES="${RAMPART_FIXTURES:-$HOME/.cache/rampart/fixtures}"
 
 # Debian packages: libjpeg-turbo (JPEG decoding identical to the PDQ reference's), Tesseract
 # with English data and Leptonica (OCR; clang for their bindings), ImageMagick (renders text
 # fixtures in the OCR tests), FFmpeg's libraries and headers (video and audio decoding through
 # ffmpeg-next) with the ffmpeg program (the decode baseline of the video benchmark), cmake (builds
 # whisper.cpp for speech recognition), Chromium (the console's browser tests), wrk and hyperfine
-# (the HTTP and command benchmarks). Installed only when missing; `apt-get update` first.
+# (the HTTP and command benchmarks), espeak-ng, sox and the DejaVu fonts (with FFmpeg and
+# ImageMagick they make the speech and video test fixtures). Installed only when missing;
+# `apt-get update` first.
 need_packages() {
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -31,7 +34,24 @@ need_packages() {
 need_packages pkg-config libturbojpeg0-dev tesseract-ocr tesseract-ocr-eng libtesseract-dev \
   libleptonica-dev clang libclang-dev imagemagick ffmpeg libavcodec-dev libavformat-dev \
   libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev cmake \
-  chromium wrk hyperfine
+  chromium wrk hyperfine espeak-ng sox fonts-dejavu-core
+
+# The speech and video test fixtures are made, not stored (data/testdata/media/README.md): once
+# per version of the script, into the fixture cache, then linked into data/testdata/media.
+media_src=data/testdata/media
+media="$RAMPART_FIXTURES/media-$(sha256sum "$media_src/generate.sh" | cut -c1-16)"
+if [ ! -d "$media" ]; then
+  echo "setup: making the media test fixtures into $media" >&2
+  mkdir -p "$RAMPART_FIXTURES"
+  tmp="$(mktemp -d "$RAMPART_FIXTURES/.media-XXXXXX")"
+  "$media_src/generate.sh" "$tmp" >&2
+  if ! (cd "$tmp" && sha256sum --quiet --check "$OLDPWD/$media_src/SHA256SUMS" >/dev/null 2>&1); then
+    echo "setup: warning: the media fixtures differ from $media_src/SHA256SUMS (other versions" \
+      "of espeak-ng or FFmpeg than Debian 12's?); tests that pin timings may be off" >&2
+  fi
+  mv -T "$tmp" "$media" 2>/dev/null || rm -rf "$tmp"   # another setup may have made it meanwhile
+fi
+for d in speech video; do ln -sfn "$media/$d" "$media_src/$d"; done
 
 # The console's browser tests (e2e/): playwright-core from the committed lock file, driving the
 # Debian Chromium above (no browser download). Reinstalled only when the lock file changes.
