@@ -1,5 +1,5 @@
 //! `cargo xtask seed profanity`: derives the built-in `builtin:profanity-en` library from the
-//! surge-ai profanity list in the shared corpora (MIT licence, see LICENSE-THIRD-PARTY.md).
+//! surge-ai profanity list in `data/text/profanity` (MIT licence, see LICENSE-THIRD-PARTY.md).
 //!
 //! The list carries a category and a mean severity rating (1–3) per term. Slurs (racial and
 //! ethnic, sexual orientation and gender, religion, disability) rated severe become `hate`;

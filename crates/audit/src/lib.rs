@@ -33,7 +33,7 @@
 //! record is exactly the entry's JSON as served, minus `hash`, so anyone can
 //! recompute a hash from an API response with an off-the-shelf JCS library
 //! ([`Entry::hashed_record`] shows the bytes). `prev` appears both as the
-//! prefix and inside the record, which is what DESIGN.md's
+//! prefix and inside the record, which is what the contract's
 //! `SHA-256(prev ‖ canonical JSON of the entry)` says; it costs nothing and
 //! keeps each record self-describing. `seq` and `ts_ms` are JSON integers
 //! (milliseconds since the Unix epoch, UTC, 1970..=9999) and `action` its

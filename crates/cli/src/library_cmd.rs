@@ -14,8 +14,8 @@ use crate::InputError;
 
 #[derive(Subcommand)]
 pub enum LibraryAction {
-    /// Add a library from a file of terms (one per line; DESIGN.md §6 syntax), or replace the
-    /// library of the same name.
+    /// Add a library from a file of terms (one rule per line: word, multi word phrase, a & b,
+    /// a ~ b, re:regex; see the README), or replace the library of the same name.
     Add {
         /// Library name: 1-64 characters of [a-z0-9_.-].
         name: String,

@@ -1,4 +1,4 @@
-//! The `rampart` binary: the command line of DESIGN.md §4.
+//! The `rampart` binary: the command line of the README (`rampart --help`).
 //!
 //! Verdicts go to stdout as JSON, diagnostics to stderr. Exit codes: 0 success, 1 when a verdict
 //! reaches `--fail-on`, 2 for usage or input errors (with a one-line reason on stderr).
@@ -67,7 +67,7 @@ enum Command {
         #[command(subcommand)]
         what: EvalWhat,
     },
-    /// Run the HTTP API (DESIGN.md §5).
+    /// Run the HTTP API (docs/API.md).
     Serve(serve_cmd::ServeArgs),
     /// Manage API keys in the store.
     Keys {

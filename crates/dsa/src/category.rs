@@ -1,4 +1,4 @@
-//! The one table from Rampart labels (DESIGN.md §2) to DSA statement categories and keywords.
+//! The one table from Rampart labels to DSA statement categories and keywords.
 //!
 //! Categories and keywords are those of the Transparency Database's API v2 schema (in force
 //! since 1 July 2025); a keyword is given only where one says what the label means without
@@ -34,7 +34,7 @@ pub const LABEL_CATEGORIES: [(Label, CategoryMapping); 12] = {
             C::OtherViolationTc,
             Some(K::AdultSexualMaterial),
         ),
-        // Hash-bank matches of known abuse material only (DESIGN.md §2).
+        // Hash-bank matches of known abuse material only, never a classifier's guess.
         row(
             Label::SexualMinors,
             C::ProtectionOfMinors,

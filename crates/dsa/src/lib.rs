@@ -1,5 +1,5 @@
 //! Statements of reasons for the EU Digital Services Act (Art. 17 and 24(5) DSA), in the exact
-//! format of the DSA Transparency Database API (DESIGN.md §1, §2 and `/v1/reports/dsa` in §5).
+//! format of the DSA Transparency Database API (`/v1/reports/dsa` in `docs/API.md`).
 //!
 //! - [`Statement`] is the API's JSON body: its field names, its enumeration keys.
 //! - [`validate`] applies the API's rules and names each broken one by field, so a statement

@@ -59,7 +59,7 @@ fn verdict(
     }
 }
 
-/// The DESIGN.md §3 example verdict.
+/// An example text verdict: a blocked profanity term match with its evidence.
 fn profanity_text() -> Verdict {
     verdict(
         "01JD3Q8Z5Y4K2M7N9P0R1S2T3V",

@@ -1,7 +1,7 @@
 //! Fetches an image from a URL a client supplied, without letting that URL reach the network
 //! behind the server (server-side request forgery, SSRF), and within size and time caps.
-//! DESIGN.md §5: "URL fetches refuse private, loopback and link-local addresses after DNS
-//! resolution (`fetch_blocked`), follow at most 3 redirects, and cap size and time."
+//! The contract: URL fetches refuse private, loopback and link-local addresses after DNS
+//! resolution (`fetch_blocked`), follow at most 3 redirects, and cap size and time.
 //!
 //! Not for: deciding what the bytes are (`rampart-image` sniffs and decodes them), retries,
 //! caching, or fetching through an egress proxy.

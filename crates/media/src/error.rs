@@ -50,7 +50,7 @@ pub enum MediaError {
 }
 
 impl MediaError {
-    /// The stable API error code for this error (DESIGN.md §5).
+    /// The stable API error code for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
             MediaError::Unsupported(_) | MediaError::NoVideoStream | MediaError::NoAudioStream => {

@@ -9,7 +9,7 @@ use crate::QueueError;
 /// The core NATS subject of change notices.
 pub const CHANGES_SUBJECT: &str = "rampart.changes";
 
-/// A cross-node notice that a tenant's libraries, banks or policies changed (DESIGN.md §7).
+/// A cross-node notice that a tenant's libraries, banks or policies changed (scale-out).
 /// Notices are plain core NATS messages, at most once: a node that misses one still sees the
 /// change through the store's revision, which the notice only makes it check sooner.
 #[derive(Clone)]

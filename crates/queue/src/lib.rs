@@ -1,5 +1,5 @@
-//! The job queue of asynchronous video and audio moderation (DESIGN.md §7): which job a worker
-//! runs next, fairly across tenants.
+//! The job queue of asynchronous video and audio moderation: which job a worker runs next,
+//! fairly across tenants.
 //!
 //! Not for: durability or job state. A job is a row in the store ([`rampart_store::Store`])
 //! before it is enqueued, and the store decides who may run it ([`Store::claim_job`] with a

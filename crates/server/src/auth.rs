@@ -184,7 +184,7 @@ impl Caller {
     }
 }
 
-/// Who may do what (DESIGN.md §5 roles).
+/// Who may do what (the roles of the README's HTTP API section).
 pub mod roles {
     use rampart_store::Role::{self, *};
 

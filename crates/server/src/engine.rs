@@ -83,7 +83,7 @@ pub struct Engines {
     /// Bumped by every [`Engines::invalidate`], so a build that raced a write is not trusted.
     generation: AtomicU64,
     epoch: Instant,
-    /// Scale-out: where this node announces its writes and hears other nodes' (DESIGN.md §7).
+    /// Scale-out: where this node announces its writes and hears other nodes'.
     changes: OnceLock<Arc<rampart_queue::ChangeBus>>,
 }
 

@@ -118,7 +118,7 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// A stable code (DESIGN.md §5).
+    /// A stable code.
     pub code: ErrorCode,
     /// For humans; may change between versions.
     pub message: String,

@@ -1,4 +1,4 @@
-//! The Rampart HTTP API (DESIGN.md §5): `rampart serve`.
+//! The Rampart HTTP API (`docs/API.md`): `rampart serve`.
 //!
 //! Routes (see `GET /openapi.json`, generated from the handlers): moderation of text and
 //! images, verdicts, API keys, term libraries, hash banks, versioned policies, plus

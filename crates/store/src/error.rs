@@ -50,7 +50,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The stable API error code of this error (DESIGN.md §5).
+    /// The stable API error code of this error.
     pub fn code(&self) -> ErrorCode {
         match self {
             StoreError::NotFound(_) => ErrorCode::NotFound,

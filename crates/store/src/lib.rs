@@ -5,15 +5,15 @@
 //!
 //! Not for: HTTP, permissions, validating policy or library *content* (the server parses those
 //! with `rampart-policy` and `rampart-text` before storing), or keeping submitted content:
-//! verdicts are stored under data minimisation (DESIGN.md §7) — the content's SHA-256 and PDQ
+//! verdicts are stored under data minimisation — the content's SHA-256 and PDQ
 //! hash, the verdict JSON with its evidence snippets (≤ 64 characters each), never the text or
 //! the bytes. The one exception is a job's input, kept only while the job is queued or running
 //! and deleted in the transaction that finishes it (see below).
 //!
 //! # Shape
 //!
-//! [`Store`] is an object-safe trait (`Arc<dyn Store>`, via `async_trait`) because DESIGN.md
-//! §7 makes storage a seam: the server holds a `dyn Store` and tests or future backends can
+//! [`Store`] is an object-safe trait (`Arc<dyn Store>`, via `async_trait`) because storage
+//! is a seam (ARCHITECTURE.md): the server holds a `dyn Store` and tests or future backends can
 //! stand in. Its one real implementation, [`SqlStore`], runs every query on either a SQLite or
 //! a PostgreSQL `sqlx` pool: the SQL is written once (`$1` placeholders work on both) and each
 //! method body is compiled twice, once per native driver, so both backends get typed, native
@@ -68,9 +68,9 @@
 //!
 //! # Audit log
 //!
-//! Every change the store makes appends an entry to the tenant's hash chain (DESIGN.md §7,
-//! `rampart-audit`) in the same transaction as the change: a verdict (in the group-commit
-//! batch), a policy version, a library or bank change, a key created or revoked, the webhook
+//! Every change the store makes appends an entry to the tenant's hash chain (`rampart-audit`)
+//! in the same transaction as the change: a verdict (in the group-commit batch), a policy
+//! version, a library or bank change, a key created or revoked, the webhook
 //! settings, the tenant itself. The entry's actor is the task's ambient actor
 //! ([`acting_as`], [`set_actor`]; `system` by default). [`Store::append_audit`] appends
 //! other events (review decisions, purges). Appends of one tenant are serialised: on

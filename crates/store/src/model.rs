@@ -30,8 +30,8 @@ pub struct Tenant {
     pub created_at: UnixMillis,
 }
 
-/// What a key may do (DESIGN.md §5). The server enforces the permissions; the store only keeps
-/// the role.
+/// What a key may do (the roles of the README's HTTP API section). The server enforces the
+/// permissions; the store only keeps the role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

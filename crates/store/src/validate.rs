@@ -5,7 +5,7 @@ use rampart_types::{Evidence, Verdict};
 use crate::model::{MAX_VPDQ_FRAMES, VPDQ_FRAME_HEX};
 use crate::{HashKind, NewBankEntry, NewDelivery, NewJob, StoreError};
 
-/// Longest evidence snippet a verdict may carry (DESIGN.md §3).
+/// Longest evidence snippet a verdict may carry.
 const MAX_SNIPPET_CHARS: usize = 64;
 /// Longest policy source accepted.
 pub(crate) const MAX_POLICY_BYTES: usize = 256 * 1024;

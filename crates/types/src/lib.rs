@@ -1,5 +1,5 @@
 //! The serde types every Rampart crate shares: labels, suggestions, signals, evidence and the
-//! verdict JSON of DESIGN.md §3, plus the stable API error codes.
+//! verdict JSON (`docs/API.md`), plus the stable API error codes.
 //!
 //! Not for: any logic beyond ordering and (de)serialisation. Detectors live in `rampart-text`
 //! (and later `image`, `media`), the decision in `rampart-policy`.
@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The fixed label taxonomy of DESIGN.md §2 plus tenant-defined `custom:<name>` labels.
+/// The fixed label taxonomy plus tenant-defined `custom:<name>` labels.
 ///
 /// There is deliberately no label for politics or for any attribute of a person.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -419,7 +419,7 @@ pub struct LabelVerdict {
     pub evidence: Vec<Evidence>,
 }
 
-/// The answer to one moderation request (DESIGN.md §3).
+/// The answer to one moderation request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verdict {
@@ -436,7 +436,7 @@ pub struct Verdict {
     pub elapsed_ms: f64,
 }
 
-/// The stable error codes of the HTTP API and CLI (DESIGN.md §5).
+/// The stable error codes of the HTTP API and CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

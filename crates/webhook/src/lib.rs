@@ -1,7 +1,7 @@
 //! Result callbacks: signing webhook deliveries, sending them without becoming an SSRF proxy,
-//! and the retry schedule. DESIGN.md §5: "Webhooks: `POST` JSON with header
+//! and the retry schedule. The contract (README, "Webhooks"): `POST` JSON with header
 //! `Rampart-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`, retried with
-//! backoff, at least once, each delivery carrying an idempotency id."
+//! backoff, at least once, each delivery carrying an idempotency id.
 //!
 //! Not for: building the event JSON, storing deliveries or running the retry loop (they must
 //! survive a restart, so the queue and the store own them); this crate makes one attempt at a

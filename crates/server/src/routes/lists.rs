@@ -66,7 +66,7 @@ pub struct NewLibraryRequest {
     pub label: String,
     /// Default severity of the terms (default 2).
     pub severity: Option<SeverityInput>,
-    /// One term per element in the library line syntax (DESIGN.md §6): `word`, `multi word`,
+    /// One term per element in the library line syntax: `word`, `multi word`,
     /// `a & b`, `a ~ b`, `re:<regex>`, optionally followed by a tab, a label and a severity.
     #[serde(default)]
     pub terms: Vec<String>,

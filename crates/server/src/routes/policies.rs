@@ -59,7 +59,7 @@ pub struct PolicyVersions {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
-    /// Policy TOML (DESIGN.md: per-label thresholds, allow-lists, per-bank thresholds,
+    /// Policy TOML (README, "A policy": per-label thresholds, allow-lists, per-bank thresholds,
     /// detectors per content type). Its `name` and `version`, if given, are ignored: the path
     /// names it and the store numbers it.
     pub toml: String,
