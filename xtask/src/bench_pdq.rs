@@ -2,10 +2,12 @@
 //! against the `pdqhash` PyPI package with Pillow decoding, side by side in one run on the
 //! same files, one thread.
 //!
-//! Inputs, under `$RAMPART_TESTDATA/pdq` (default `/work/shared/testdata/pdq`):
+//! Inputs, under `$RAMPART_TESTDATA/pdq` (default the repository's `data/testdata/pdq`):
 //! `reg-test-input/labelme-subset/q0122.jpg` (256×256), `reg-test-input/dih/bridge-1-original.jpg`
 //! (1600×1004) and `reg-test-input/exif-rotn/exif-rotn-6.jpg` (4032×3024, 12 MP), and their
-//! lossless PNG copies `lossless/<same path>.png` where they exist.
+//! lossless PNG copies `lossless/<same path>.png` where they exist. The repository's trimmed
+//! copy lacks the 12 MP photo and the large lossless copies: they are read from the full fixture
+//! set beside the repository (`../shared/testdata/pdq`) when it is there, else left out.
 //!
 //! * Rampart, in process: "decode+hash" is `std::fs::read` + [`rampart_image::decode`] (default
 //!   limits) + [`rampart_pdq::hash`] per iteration; "hash only" is `rampart_pdq::hash` on the
@@ -103,19 +105,27 @@ struct PyRun {
     full_hash_only: Vec<f64>,
 }
 
-/// Runs the benchmark on `testdata` (the shared test-data folder, or its `pdq` subfolder) and
-/// prints the table. The `rampart` binary for the process column: see the module docs.
-pub fn bench_pdq(testdata: &Path) -> Result<()> {
+/// Runs the benchmark on the inputs found in `testdata` (test-data folders, or their `pdq`
+/// subfolders; the first that holds a file wins) and prints the table. The `rampart` binary
+/// for the process column: see the module docs.
+pub fn bench_pdq(testdata: &[PathBuf]) -> Result<()> {
     bench_pdq_with(testdata, None)
 }
 
 /// [`bench_pdq`] with an explicit `rampart` binary for the process column.
-pub fn bench_pdq_with(testdata: &Path, rampart_bin: Option<&Path>) -> Result<()> {
+pub fn bench_pdq_with(testdata: &[PathBuf], rampart_bin: Option<&Path>) -> Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: xtask is a debug build; run `cargo xtask bench pdq` (release)");
     }
-    let pdq_dir = pdq_dir(testdata)?;
-    let inputs = inputs(&pdq_dir)?;
+    let pdq_dirs: Vec<PathBuf> = testdata.iter().filter_map(|d| pdq_dir(d)).collect();
+    if pdq_dirs.is_empty() {
+        bail!(
+            "{} not found under {:?} (or their pdq/ folders; set RAMPART_TESTDATA)",
+            INPUTS[0],
+            testdata
+        );
+    }
+    let inputs = inputs(&pdq_dirs)?;
     let rampart_bin = rampart_bin.map(Path::to_path_buf).or_else(find_rampart_bin);
     match &rampart_bin {
         Some(p) => eprintln!("rampart CLI: {}", p.display()),
@@ -156,34 +166,32 @@ pub fn bench_pdq_with(testdata: &Path, rampart_bin: Option<&Path>) -> Result<()>
 }
 
 /// `testdata/pdq`, or `testdata` itself if it is the `pdq` folder.
-fn pdq_dir(testdata: &Path) -> Result<PathBuf> {
-    for dir in [testdata.join("pdq"), testdata.to_path_buf()] {
-        if dir.join(INPUTS[0]).is_file() {
-            return Ok(dir);
-        }
-    }
-    bail!(
-        "{} not found under {} or {}/pdq (set RAMPART_TESTDATA)",
-        INPUTS[0],
-        testdata.display(),
-        testdata.display()
-    )
+fn pdq_dir(testdata: &Path) -> Option<PathBuf> {
+    [testdata.join("pdq"), testdata.to_path_buf()]
+        .into_iter()
+        .find(|dir| dir.join(INPUTS[0]).is_file())
 }
 
-/// The JPEGs and the PNGs that exist, JPEGs first, each with its reference hash.
-fn inputs(pdq_dir: &Path) -> Result<Vec<Input>> {
-    let expected = expected_hashes(pdq_dir);
+/// The JPEGs and the PNGs that exist in one of `pdq_dirs`, JPEGs first, each with its
+/// reference hash. Only the first two JPEGs are required (the repository has them).
+fn inputs(pdq_dirs: &[PathBuf]) -> Result<Vec<Input>> {
+    let expected: Vec<(String, PdqHash)> =
+        pdq_dirs.iter().flat_map(|d| expected_hashes(d)).collect();
     let mut out = Vec::new();
     for (kind, prefix, suffix) in [("jpg", "", ""), ("png", "lossless/", ".png")] {
         for (which, rel) in INPUTS.iter().enumerate() {
             let key = format!("{prefix}{rel}{suffix}");
-            let path = pdq_dir.join(&key);
-            if !path.is_file() {
+            let Some(path) = pdq_dirs.iter().map(|d| d.join(&key)).find(|p| p.is_file()) else {
+                if kind == "jpg" && which < 2 {
+                    bail!("{key} is missing from {pdq_dirs:?}");
+                }
                 if kind == "jpg" {
-                    bail!("{} is missing", path.display());
+                    eprintln!(
+                        "{key} is not in {pdq_dirs:?} (only the full fixture set has it): left out"
+                    );
                 }
                 continue;
-            }
+            };
             out.push(Input {
                 which,
                 kind,
@@ -559,7 +567,7 @@ fn report(
     }
     let _ = writeln!(
         s,
-        "\nreference C++ figures are QUOTED, not measured: shared/testdata/pdq/README.md \
+        "\nreference C++ figures are QUOTED, not measured: data/testdata/pdq/README.md \
          \"Performance anchor\" (pdq-photo-hasher decoding through an ImageMagick `convert` \
          subprocess, end to end; \"hash\" = luma + PDQ after the pre-resize) and the note that \
          the reference built with in-process libjpeg takes about 1.8 / 19 / 81 ms."

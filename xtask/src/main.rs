@@ -100,8 +100,12 @@ fn main() -> Result<()> {
                 let out = std::env::temp_dir().join("rampart-bench-index");
                 bench_index::bench_index(&sizes, queries, &out)
             }
-            "pdq" => bench_pdq::bench_pdq(&shared_testdata_dir()?),
-            "video" => bench_video::bench_video(&shared_testdata_dir()?),
+            "pdq" => {
+                let mut dirs = vec![testdata_dir()?];
+                dirs.extend(full_testdata_dir());
+                bench_pdq::bench_pdq(&dirs)
+            }
+            "video" => bench_video::bench_video(&testdata_dir()?),
             other => bail!("unknown benchmark '{other}': use text, index, pdq or video"),
         },
     }
@@ -127,18 +131,22 @@ fn text_corpus_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The shared media fixtures of the image and video benchmarks: `$RAMPART_TESTDATA`, else
-/// `../shared/testdata` beside the workspace (optional: only these benchmarks read it).
-fn shared_testdata_dir() -> Result<PathBuf> {
+/// The test fixtures of the image and video benchmarks: `$RAMPART_TESTDATA`, else the
+/// repository's `data/testdata` (whose `media/` `./setup.sh` makes).
+fn testdata_dir() -> Result<PathBuf> {
     let dir = match std::env::var_os("RAMPART_TESTDATA") {
         Some(dir) => PathBuf::from(dir),
-        None => workspace_root().join("../shared/testdata"),
+        None => workspace_root().join("data/testdata"),
     };
     if !dir.is_dir() {
-        bail!(
-            "shared test data not found at {} (set RAMPART_TESTDATA)",
-            dir.display()
-        );
+        bail!("test data not found at {}", dir.display());
     }
     Ok(dir)
+}
+
+/// The full fixture set the repository's test data was trimmed from, when it is beside the
+/// workspace (`../shared/testdata`): the PDQ benchmark times its 12 MP photo. Optional.
+fn full_testdata_dir() -> Option<PathBuf> {
+    let dir = workspace_root().join("../shared/testdata");
+    dir.is_dir().then_some(dir)
 }

@@ -1,4 +1,4 @@
-//! `rampart eval image`: how well the image detectors do on the shared PDQ fixtures.
+//! `rampart eval image`: how well the image detectors do on the PDQ fixtures (`data/testdata/pdq`).
 //!
 //! - The PDQ matcher on the reference's needles and haystack: every pair at distance ≤ 31.
 //! - Perceptual matching: the bridge photo's edited copies (blur, sharpen, contrast, resize,
@@ -23,7 +23,7 @@ use crate::datadir::DataDir;
 
 #[derive(Args)]
 pub struct EvalImageArgs {
-    /// The shared PDQ fixtures (default: $RAMPART_TESTDATA/pdq, else ../shared/testdata/pdq).
+    /// The PDQ fixtures (default: $RAMPART_TESTDATA/pdq, else the repository's data/testdata/pdq).
     #[arg(long)]
     fixtures: Option<PathBuf>,
     /// A TOML policy (default: the data dir's, else the built-in policy).
@@ -32,16 +32,6 @@ pub struct EvalImageArgs {
     /// Print JSON lines instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-fn default_fixtures() -> PathBuf {
-    std::env::var_os("RAMPART_TESTDATA")
-        .map(|d| PathBuf::from(d).join("pdq"))
-        .unwrap_or_else(|| {
-            std::env::current_dir()
-                .unwrap_or_default()
-                .join("../shared/testdata/pdq")
-        })
 }
 
 fn hashes(path: &Path) -> Result<Vec<PdqHash>> {
@@ -68,7 +58,9 @@ fn images(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 pub fn eval_image(data: &Path, args: EvalImageArgs) -> Result<()> {
-    let fixtures = args.fixtures.unwrap_or_else(default_fixtures);
+    let fixtures = args
+        .fixtures
+        .unwrap_or_else(|| crate::testdata::default_dir().join("pdq"));
     let mut rows = Vec::new();
 
     // 1. Needles and haystack, against the reference's pairs.

@@ -23,6 +23,7 @@ mod library_cmd;
 mod media_cmd;
 mod scan;
 mod serve_cmd;
+mod testdata;
 
 /// Rampart: a self-hostable content-moderation engine.
 #[derive(Parser)]
@@ -107,11 +108,11 @@ enum ScanWhat {
 
 #[derive(Subcommand)]
 enum EvalWhat {
-    /// Precision, recall, F1 and false-positive rate per label on the shared text corpora's
-    /// test split, for each model and for the whole engine under the policy.
+    /// Precision, recall, F1 and false-positive rate per label on the text corpora's
+    /// test split (data/text), for each model and for the whole engine under the policy.
     Text(eval::EvalArgs),
     /// PDQ matching (reference needles/haystack, edited copies vs other images) and the image
-    /// model's false-positive rate on the shared PDQ fixtures.
+    /// model's false-positive rate on the PDQ fixtures (data/testdata/pdq).
     Image(eval_image::EvalImageArgs),
     /// Word error rate and real-time factor of speech recognition on the speech fixtures.
     Speech(media_cmd::EvalSpeechArgs),

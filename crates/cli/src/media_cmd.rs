@@ -161,7 +161,8 @@ pub fn hash_vpdq(args: VpdqArgs) -> Result<ExitCode> {
 
 #[derive(Args)]
 pub struct EvalSpeechArgs {
-    /// The speech fixtures with `transcripts.csv` (default: $RAMPART_TESTDATA/media/speech).
+    /// The speech fixtures with `transcripts.csv` (default: the repository's
+    /// data/testdata/media/speech, made by ./setup.sh; or $RAMPART_TESTDATA/media/speech).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Whisper threads (the real-time factor goal is single-threaded).
@@ -182,20 +183,16 @@ pub struct EvalSpeechArgs {
 
 /// Word error rate and real-time factor of speech recognition on the speech fixtures.
 pub fn eval_speech(args: EvalSpeechArgs) -> Result<()> {
-    let dir = match args.dir {
-        Some(dir) => dir,
-        None => std::env::var_os("RAMPART_TESTDATA")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                std::env::current_dir()
-                    .unwrap_or_default()
-                    .join("../shared/testdata")
-            })
-            .join("media/speech"),
+    let (dir, hint) = match args.dir {
+        Some(dir) => (dir, ""),
+        None => (
+            crate::testdata::default_dir().join("media/speech"),
+            " (./setup.sh makes the speech fixtures: data/testdata/media/README.md)",
+        ),
     };
     let csv_path = dir.join("transcripts.csv");
     let mut reader = csv::Reader::from_path(&csv_path)
-        .with_context(|| format!("reading {}", csv_path.display()))?;
+        .with_context(|| format!("reading {}{hint}", csv_path.display()))?;
     // One reference text per file; long-talk's sentences are joined in order.
     let mut references: BTreeMap<String, String> = BTreeMap::new();
     for row in reader.records() {

@@ -8,7 +8,7 @@
 //!
 //! The PostgreSQL run needs `DATABASE_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`),
 //! `psql` and `pg_dump`; it fails, not skips, without them. Each run gets a fresh schema.
-//! `RAMPART_TESTDATA` overrides the test data dir (default `/work/shared/testdata`).
+//! `RAMPART_TESTDATA` overrides the test data dir (default the repository's `data/testdata`).
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
@@ -79,13 +79,13 @@ fn unique() -> String {
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/testdata"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
 }
 
 fn read_testdata(rel: &str) -> Vec<u8> {
     let path = testdata().join(rel);
     std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (set RAMPART_TESTDATA)", path.display()))
+        .unwrap_or_else(|e| panic!("{}: {e} (data/testdata/*/README.md)", path.display()))
 }
 
 /// The reference PDQ hash of a file listed in `pdq/expected.csv`.
@@ -97,6 +97,19 @@ fn expected_pdq(file: &str) -> String {
             (cols.next() == Some(file)).then(|| cols.next().unwrap().to_string())
         })
         .unwrap_or_else(|| panic!("{file} not in pdq/expected.csv"))
+}
+
+/// The reference PDQ hash of one of the bridge photo's rotations and flips (`rotate180`,
+/// `flipx`, …), from `pdq/expected-lossless-transforms.csv`.
+fn transformed_pdq(transform: &str) -> String {
+    let path = testdata().join("pdq/expected-lossless-transforms.csv");
+    csv::Reader::from_path(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .records()
+        .map(Result::unwrap)
+        .find(|row| &row[0] == transform)
+        .map(|row| row[2].to_string())
+        .unwrap_or_else(|| panic!("{transform} not in {}", path.display()))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -1624,8 +1637,8 @@ fn banks(api: Api, admin: &str) {
     assert!((1..=31).contains(&distance), "{near}");
 
     // Hashes as JSON.
-    let h1 = expected_pdq("reg-test-input/dih/bridge-3-rotate-180.jpg");
-    let h2 = expected_pdq("reg-test-input/dih/bridge-4-rotate-270.jpg");
+    let h1 = transformed_pdq("rotate180");
+    let h2 = transformed_pdq("rotate270");
     let added = ok(
         &api.post(
             admin,
@@ -2232,7 +2245,7 @@ fn tenants(api: Api, backend: &Backend, a: &str, keys: &Keys, a_verdict: &str) {
     let b_verdict = vb["id"].as_str().unwrap().to_string();
 
     // Every object of A is 404 to B.
-    let h = expected_pdq("reg-test-input/dih/bridge-5-flipx.jpg");
+    let h = transformed_pdq("flipx");
     let not_found: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", format!("/v1/verdicts/{a_verdict}"), None),
         ("GET", "/v1/libraries/a-only".into(), None),

@@ -1,5 +1,5 @@
 //! End-to-end tests of the image commands: `hash pdq|exact`, `bank add|list|remove|match` and
-//! `scan image` on the real binary, with the shared PDQ fixtures.
+//! `scan image` on the real binary, with the PDQ fixtures (`data/testdata/pdq`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -13,9 +13,7 @@ use common::rampart_at as rampart;
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
 }
 
 fn pdq(file: &str) -> String {
@@ -54,7 +52,7 @@ fn expected(csv: &str, file: &str) -> Vec<String> {
 fn hash_pdq_prints_the_reference_line_for_each_file() {
     let data = data_dir("hash");
     let files = [
-        "bridge-mods/aaa-orig.jpg",
+        "bridge-mods/shrink-a-lot.jpg",
         "misc-images/modes/CMYK.jpg",
         "lossless/misc-images/wee.jpg.png",
     ];
@@ -388,7 +386,11 @@ fn verdicts_name_the_image_model_when_it_is_installed() {
     let data = data_dir("model");
     let out = rampart(
         &data,
-        &["scan", "image", &pdq("reg-test-input/pen-and-coaster.png")],
+        &[
+            "scan",
+            "image",
+            &pdq("reg-test-input/dih/bridge-1-original.jpg"),
+        ],
     );
     let v = &json_lines(&out)[0];
     assert!(
@@ -400,7 +402,7 @@ fn verdicts_name_the_image_model_when_it_is_installed() {
         "{v}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(v["suggestion"], "pass", "a pen on a coaster: {v}");
+    assert_eq!(v["suggestion"], "pass", "a photo of a bridge: {v}");
 }
 
 #[test]

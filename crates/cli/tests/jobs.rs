@@ -3,8 +3,8 @@
 //! once after restart; and scale-out, where `rampart worker` takes jobs from NATS JetStream.
 //!
 //! Needs the speech model (`scripts/fetch-models.sh`), `DATABASE_URL` and `NATS_URL`; fails,
-//! never skips, without them. Fixtures: `$RAMPART_TESTDATA/media` (default
-//! `/work/shared/testdata`).
+//! never skips, without them. Fixtures: `$RAMPART_TESTDATA/media` (default the repository's
+//! `data/testdata/media`, made by `./setup.sh`).
 
 mod common;
 

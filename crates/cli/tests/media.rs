@@ -1,6 +1,6 @@
 //! End-to-end tests of `rampart scan video|audio`, `hash vpdq` and video banks: the real binary
-//! on the shared media fixtures (`$RAMPART_TESTDATA/media`, whose READMEs give the expected
-//! findings and times).
+//! on the media fixtures (`data/testdata/media`, made by `./setup.sh`, or
+//! `$RAMPART_TESTDATA/media`; its README gives the expected findings and times).
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -14,16 +14,14 @@ use common::rampart_at as rampart;
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
 }
 
 fn fixture(rel: &str) -> String {
     let path = testdata().join("media").join(rel);
     assert!(
         path.is_file(),
-        "{} missing (set RAMPART_TESTDATA)",
+        "{} missing (./setup.sh makes it: data/testdata/media/README.md)",
         path.display()
     );
     path.display().to_string()
@@ -269,7 +267,7 @@ fn a_video_bank_finds_the_banned_clip_inside_a_longer_video() {
 #[test]
 fn the_speech_evaluation_shows_each_transcript_and_can_score_another_model() {
     // A one-file fixture set: the profanity recording and its reference, linked from the
-    // shared fixtures (nothing is copied into the repository).
+    // media fixtures (nothing is copied).
     let dir = data_dir("eval-speech");
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::symlink(fixture("speech/profanity.wav"), dir.join("profanity.wav")).unwrap();

@@ -25,7 +25,7 @@ fn unique() -> String {
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/testdata"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
 }
 
 /// One HTTP/1.1 request on a fresh connection; returns the status and the body.
@@ -272,7 +272,7 @@ fn run_suite(data: &Path, store: Option<&str>) {
     // Images.
     let auth = format!("Bearer {}", server.admin_key);
     let png = std::fs::read(testdata().join("pdq/lossless/misc-images/wee.jpg.png"))
-        .expect("test PNG (set RAMPART_TESTDATA)");
+        .expect("test PNG (data/testdata/pdq)");
     let image_headers = [
         ("Authorization", auth.as_str()),
         ("Content-Type", "image/png"),

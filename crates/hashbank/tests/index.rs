@@ -164,7 +164,7 @@ fn every_table_count_is_exact() {
 fn testdata() -> PathBuf {
     match std::env::var_os("RAMPART_TESTDATA") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"),
     }
 }
 

@@ -1,5 +1,5 @@
 //! vPDQ: the matching rule against python-threatexchange's results on the ThreatExchange
-//! sample hashes (`shared/testdata/vpdq/expected-matches.csv`), and video banks.
+//! sample hashes (`data/testdata/vpdq/expected-matches.csv`), and video banks.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +12,7 @@ use rampart_hashbank::{
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
         .join("vpdq")
 }
 
@@ -20,7 +20,7 @@ fn read(relative: &str) -> String {
     let path = testdata().join(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "missing fixture {} ({e}); set RAMPART_TESTDATA or see shared/testdata/vpdq/README.md",
+            "missing fixture {} ({e}); see data/testdata/vpdq/README.md, or set RAMPART_TESTDATA",
             path.display()
         )
     })

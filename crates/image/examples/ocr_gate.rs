@@ -1,5 +1,5 @@
 //! How much OCR time the text check saves: for every image under the given directories
-//! (default: the shared PDQ and video fixtures), time the check, Tesseract on the whole image,
+//! (default: the PDQ and video fixtures in `data/testdata`), time the check, Tesseract on the whole image,
 //! and Tesseract on the regions the check found; print the words each read.
 //!
 //!     cargo run --release -p rampart-image --example ocr_gate [DIR…]
@@ -39,9 +39,7 @@ fn real_words(text: &OcrText) -> Vec<&str> {
 fn main() {
     let testdata = std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"));
     let mut dirs: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
     if dirs.is_empty() {
         dirs = vec![testdata.join("pdq"), testdata.join("media/video")];

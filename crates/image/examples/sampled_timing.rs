@@ -1,7 +1,9 @@
 //! Times `decode` + PDQ against `decode_jpeg_sampled` + PDQ on the given JPEGs (default: the
-//! 12 MP and 1600×1004 test images). Run with `taskset -c 1 cargo run --release --example
+//! 1600×1004 test photo, and the 12 MP one when the full fixture set is beside the repository
+//! in `../shared/testdata`). Run with `taskset -c 1 cargo run --release --example
 //! sampled_timing -p rampart-image -- [FILE…]`.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rampart_image::{decode, decode_jpeg_sampled, Limits};
@@ -13,16 +15,24 @@ fn stats(mut times: Vec<Duration>) -> (f64, f64) {
 }
 
 fn main() {
-    let testdata = std::env::var("RAMPART_TESTDATA").unwrap_or("/work/shared/testdata".into());
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let testdata = std::env::var_os("RAMPART_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("data/testdata"));
     let mut files: Vec<String> = std::env::args().skip(1).collect();
     if files.is_empty() {
-        files = [
-            "reg-test-input/exif-rotn/exif-rotn-6.jpg",
-            "reg-test-input/dih/bridge-1-original.jpg",
+        let large = "pdq/reg-test-input/exif-rotn/exif-rotn-6.jpg";
+        let large = [
+            testdata.join(large),
+            repo.join("../shared/testdata").join(large),
         ]
-        .iter()
-        .map(|f| format!("{testdata}/pdq/{f}"))
-        .collect();
+        .into_iter()
+        .find(|p| p.is_file());
+        files = large
+            .into_iter()
+            .chain([testdata.join("pdq/reg-test-input/dih/bridge-1-original.jpg")])
+            .map(|p| p.display().to_string())
+            .collect();
     }
     let limits = Limits::default();
     const RUNS: usize = 15;

@@ -1,6 +1,6 @@
 //! Every supported format decodes to the right size and layout, alpha dropped (not composited)
 //! and 16-bit samples scaled to 8 bits. Files are made in memory by the `image` crate's
-//! encoders, except the fixtures' CMYK JPEG and palette PNG.
+//! encoders (a palette PNG by hand), except the fixtures' CMYK JPEG.
 
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -83,15 +83,82 @@ fn alpha_is_dropped_not_composited_and_16_bit_is_scaled() {
 }
 
 #[test]
-fn cmyk_jpeg_and_palette_png_fixtures_decode() {
-    let dir = std::env::var_os("RAMPART_TESTDATA")
+fn the_cmyk_jpeg_fixture_decodes_to_rgb() {
+    let path = std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        })
-        .join("pdq/misc-images/modes");
-    for name in ["CMYK.jpg", "P.png", "L.png", "RGBA.png", "YCbCr.jpg"] {
-        let image = decode(&std::fs::read(dir.join(name)).unwrap(), &Limits::default()).unwrap();
-        assert_eq!((image.width, image.height), (1600, 1004), "{name}");
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
+        .join("pdq/misc-images/modes/CMYK.jpg");
+    let image = decode(&std::fs::read(path).unwrap(), &Limits::default()).unwrap();
+    assert_eq!(
+        (image.width, image.height, image.layout),
+        (1600, 1004, Layout::Rgb)
+    );
+}
+
+/// A palette PNG (colour type 3), written by hand: the `image` crate's encoder has no palette
+/// mode. The image data is one stored (uncompressed) deflate block.
+fn palette_png(w: u32, h: u32, palette: &[[u8; 3]], index: impl Fn(u32, u32) -> u8) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(&crc.finalize().to_be_bytes());
     }
+    let mut raw = Vec::new();
+    for y in 0..h {
+        raw.push(0); // filter: none
+        raw.extend((0..w).map(|x| index(x, y)));
+    }
+    assert!(raw.len() <= 0xffff, "one stored block");
+    let len = raw.len() as u16;
+    let mut zlib = vec![0x78, 0x01, 0x01];
+    zlib.extend_from_slice(&len.to_le_bytes());
+    zlib.extend_from_slice(&(!len).to_le_bytes());
+    zlib.extend_from_slice(&raw);
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + byte as u32) % 65521;
+        b = (b + a) % 65521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 3, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"PLTE", palette.concat().as_slice());
+    chunk(&mut out, b"IDAT", &zlib);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+#[test]
+fn palette_and_grey_pngs_decode_to_their_colours() {
+    let palette = [[255, 0, 0], [0, 128, 255], [9, 9, 9]];
+    let index = |x: u32, y: u32| ((x + 2 * y) % 3) as u8;
+    let image = decode(&palette_png(40, 30, &palette, index), &Limits::default()).unwrap();
+    assert_eq!(image.format, Format::Png);
+    assert_eq!(
+        (image.width, image.height, image.layout),
+        (40, 30, Layout::Rgb)
+    );
+    for (i, pixel) in image.samples.chunks(3).enumerate() {
+        let (x, y) = (i as u32 % 40, i as u32 / 40);
+        assert_eq!(pixel, palette[index(x, y) as usize], "pixel ({x}, {y})");
+    }
+
+    let grey = DynamicImage::ImageLuma8(ImageBuffer::from_fn(33, 17, |x, y| {
+        image::Luma([(x * 7 + y) as u8])
+    }));
+    let image = decode(&encode(&grey, ImageFormat::Png), &Limits::default()).unwrap();
+    assert_eq!(
+        (image.width, image.height, image.layout),
+        (33, 17, Layout::Grey)
+    );
+    assert_eq!(image.samples, grey.to_luma8().into_raw());
 }

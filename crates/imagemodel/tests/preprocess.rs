@@ -1,7 +1,7 @@
 //! The Rust preprocessing must reproduce the reference (Pillow 13.0.0 + its bundled
 //! libjpeg-turbo 3.2.0) byte for byte at every stage; the hashes come from
 //! scripts/reference/nsfw_reference.py (tests/fixtures/nsfw-preprocess.csv).
-//! Needs only the shared test data, not the model.
+//! Needs only the test data (`data/testdata`), not the model.
 
 mod common;
 

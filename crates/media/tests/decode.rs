@@ -1,8 +1,8 @@
 //! Frame sampling and audio decoding on the media fixtures.
 //!
-//! Fixtures come from `$RAMPART_TESTDATA/media` (default `/work/shared/testdata/media`,
-//! made by its `generate.sh`); a missing fixture fails the test. A few tests also build
-//! tiny files with the `ffmpeg` program (Debian package `ffmpeg`).
+//! Fixtures come from `$RAMPART_TESTDATA/media` (default the repository's `data/testdata/media`,
+//! made by its `generate.sh`, which `./setup.sh` runs); a missing fixture fails the test. A few
+//! tests also build tiny files with the `ffmpeg` program (Debian package `ffmpeg`).
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use rampart_types::ErrorCode;
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
 }
 
 /// A fixture under `media/`, which must exist.
@@ -27,7 +27,7 @@ fn fixture(relative: &str) -> PathBuf {
     let path = testdata().join("media").join(relative);
     assert!(
         path.is_file(),
-        "missing fixture {}: run shared/testdata/media/generate.sh or set RAMPART_TESTDATA",
+        "missing fixture {}: ./setup.sh makes it (data/testdata/media/README.md)",
         path.display()
     );
     path

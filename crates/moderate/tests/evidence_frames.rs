@@ -1,5 +1,5 @@
 //! Video stills kept for a moderator: one JPEG at the start of each piece of visual evidence,
-//! none for spoken evidence, on the shared fixture `media/video/banned-insert.mp4` (the banned
+//! none for spoken evidence, on the fixture `media/video/banned-insert.mp4` (the banned
 //! still is shown from 8 s to 11 s).
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use rampart_types::{
 fn fixture() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../../../shared/testdata"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
         .join("media/video/banned-insert.mp4")
 }
 

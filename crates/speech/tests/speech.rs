@@ -1,7 +1,8 @@
 //! End-to-end transcription of the speech fixtures with the real model.
 //!
 //! Needs `$RAMPART_MODELS/whisper-tiny.en.ggml.bin` (run `scripts/fetch-models.sh`) and the
-//! fixtures in `$RAMPART_TESTDATA/media/speech` (default `/work/shared/testdata`). Run in
+//! fixtures in `$RAMPART_TESTDATA/media/speech` (default the repository's `data/testdata`, where
+//! `./setup.sh` makes them). Run in
 //! release mode for speed: `cargo test --release -p rampart-speech`.
 
 use std::path::PathBuf;
@@ -16,9 +17,7 @@ use rampart_speech::{
 fn speech_dir() -> PathBuf {
     let root = std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"));
     root.join("media/speech")
 }
 

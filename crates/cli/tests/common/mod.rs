@@ -21,16 +21,17 @@ pub fn unique() -> String {
     format!("{}_{nanos}", std::process::id())
 }
 
+/// The test fixtures: `$RAMPART_TESTDATA`, else the repository's `data/testdata`.
 pub fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/testdata"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
 }
 
 pub fn read_testdata(rel: &str) -> Vec<u8> {
     let path = testdata().join(rel);
     std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (set RAMPART_TESTDATA)", path.display()))
+        .unwrap_or_else(|e| panic!("{}: {e} (data/testdata/*/README.md)", path.display()))
 }
 
 /// A directory removed when dropped.

@@ -1,4 +1,4 @@
-//! Shared helpers for the integration tests: fixture CSVs, the shared test data, and an image
+//! Shared helpers for the integration tests: fixture CSVs, the test data, and an image
 //! decoder that reproduces PIL's `Image.open(f).convert("RGB")` for the fixture images.
 
 #![allow(dead_code)]
@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 
 use rampart_imagemodel::ModelPaths;
 
-/// `$RAMPART_TESTDATA`, default `/work/shared/testdata`; panics with a clear message if absent.
+/// `$RAMPART_TESTDATA`, default the repository's `data/testdata`; panics with a clear message if
+/// absent.
 pub fn testdata_dir() -> PathBuf {
     let dir = std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/testdata"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"));
     assert!(
         dir.is_dir(),
-        "shared test data not found at {} (set RAMPART_TESTDATA)",
+        "test data not found at {} (the repository's data/testdata, or RAMPART_TESTDATA)",
         dir.display()
     );
     dir
