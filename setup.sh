@@ -73,6 +73,7 @@ ln -sf "$CARGO_TARGET_DIR/release/rampart" bin/rampart
 # stamp records all three. Stage 2 reads the sentence encoder that fetch-models.sh unpacked.
 stamp="$RAMPART_MODELS/.stamp"
 want="$(cat crates/textmodel/src/*.rs crates/textmodel/data/* crates/text/src/cascade.rs \
+  crates/textencoder/src/*.rs \
   crates/text/src/normalise.rs xtask/src/train.rs data/text/functional/*.tsv \
   data/text/toxigen/*.tsv "$RAMPART_MODELS/all-minilm-l6-v2/config.json" 2>/dev/null \
   | sha256sum | cut -c1-16)"

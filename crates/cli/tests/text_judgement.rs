@@ -217,7 +217,7 @@ fn the_cascade_keeps_its_measured_figures_on_the_test_split() {
     };
     at_most("benign sentences flagged", 0.02);
     at_most("scunthorpe sentences flagged", 0.05);
-    at_most("non-hateful group cases flagged", 0.18);
+    at_most("non-hateful group cases flagged", 0.15);
     at_most("ordinary messages escalated", 0.08);
     at_most("everyday SMS (ham) flagged", 0.03);
     let mut at_least = |name: &str, limit: f64| {
@@ -226,9 +226,9 @@ fn the_cascade_keeps_its_measured_figures_on_the_test_split() {
             failures.push(format!("{name}: {v:.4} < {limit}"));
         }
     };
-    at_least("hateful cases with hate", 0.58);
-    at_least("threats with violence", 0.45);
-    at_least("self-harm intent with self_harm", 0.55);
+    at_least("hateful cases with hate", 0.70);
+    at_least("threats with violence", 0.60);
+    at_least("self-harm intent with self_harm", 0.62);
     // The cascade is better than stage 1 alone where stage 2 is meant to help.
     assert!(
         figure("cascade", "benign sentences flagged")
