@@ -242,20 +242,13 @@ fn faiss_python() -> Result<PathBuf> {
     crate::venv::python_with("faiss, numpy", &["faiss-cpu==1.15.1", "numpy"])
 }
 
-/// `xtask/bench/faiss_index.py`, found from this crate's directory upwards.
+/// `xtask/bench/faiss_index.py` in the workspace.
 fn faiss_script() -> Result<PathBuf> {
-    let mut dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
-    while let Some(d) = dir {
-        let p = d.join("xtask/bench/faiss_index.py");
-        if p.exists() {
-            return Ok(p);
-        }
-        dir = d.parent();
+    let p = crate::workspace_root().join("xtask/bench/faiss_index.py");
+    if !p.exists() {
+        bail!("{} not found", p.display());
     }
-    bail!(
-        "xtask/bench/faiss_index.py not found above {}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    Ok(p)
 }
 
 fn bench_faiss(

@@ -363,9 +363,7 @@ fn find_rampart_bin() -> Option<PathBuf> {
             candidates.push(dir.join("../../release/rampart"));
         }
     }
-    if let Some(ws) = Path::new(env!("CARGO_MANIFEST_DIR")).parent() {
-        candidates.push(ws.join("target/release/rampart"));
-    }
+    candidates.push(crate::workspace_root().join("target/release/rampart"));
     candidates.into_iter().find(|p| p.is_file())
 }
 
@@ -377,20 +375,13 @@ fn pdqhash_python() -> Result<PathBuf> {
     )
 }
 
-/// `xtask/bench/pdqhash_bench.py`, found from this crate's directory upwards.
+/// `xtask/bench/pdqhash_bench.py` in the workspace.
 fn pdqhash_script() -> Result<PathBuf> {
-    let mut dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
-    while let Some(d) = dir {
-        let p = d.join("xtask/bench/pdqhash_bench.py");
-        if p.exists() {
-            return Ok(p);
-        }
-        dir = d.parent();
+    let p = crate::workspace_root().join("xtask/bench/pdqhash_bench.py");
+    if !p.exists() {
+        bail!("{} not found", p.display());
     }
-    bail!(
-        "xtask/bench/pdqhash_bench.py not found above {}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    Ok(p)
 }
 
 fn taskset_available() -> bool {

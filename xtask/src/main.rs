@@ -111,8 +111,25 @@ fn main() -> Result<()> {
     }
 }
 
-/// The workspace root (the parent of this crate).
+/// The workspace root: the parent of this crate's directory as cargo names it at run time
+/// (`cargo xtask`), else the nearest directory holding `xtask/Cargo.toml` from the working
+/// directory up (`setup.sh` runs the binary from the root), else where this crate was built.
+/// Run time first: the build cache is shared between copies of the repository (`.ci/run`), so
+/// the binary may have been built from another copy.
 fn workspace_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        if let Some(root) = Path::new(&dir).parent() {
+            return root.to_path_buf();
+        }
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Some(root) = cwd
+            .ancestors()
+            .find(|d| d.join("xtask/Cargo.toml").is_file())
+        {
+            return root.to_path_buf();
+        }
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)

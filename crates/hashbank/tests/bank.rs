@@ -10,7 +10,10 @@ use rampart_pdq::PdqHash;
 fn testdata() -> PathBuf {
     match std::env::var_os("RAMPART_TESTDATA") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"),
+        None => PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../data/testdata"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! vPDQ: the matching rule against python-threatexchange's results on the ThreatExchange
 //! sample hashes (`data/testdata/vpdq/expected-matches.csv`), and video banks.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rampart_hashbank::import::{self, ImportFormat, ImportOptions};
 use rampart_hashbank::{
@@ -12,7 +12,12 @@ use rampart_hashbank::{
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
+        .unwrap_or_else(|| {
+            PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../data/testdata")
+        })
         .join("vpdq")
 }
 

@@ -39,7 +39,12 @@ fn real_words(text: &OcrText) -> Vec<&str> {
 fn main() {
     let testdata = std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"));
+        .unwrap_or_else(|| {
+            PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../data/testdata")
+        });
     let mut dirs: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
     if dirs.is_empty() {
         dirs = vec![testdata.join("pdq"), testdata.join("media/video")];

@@ -15,7 +15,10 @@ fn stats(mut times: Vec<Duration>) -> (f64, f64) {
 }
 
 fn main() {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../..");
     let testdata = std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo.join("data/testdata"));

@@ -86,7 +86,12 @@ fn alpha_is_dropped_not_composited_and_16_bit_is_scaled() {
 fn the_cmyk_jpeg_fixture_decodes_to_rgb() {
     let path = std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
+        .unwrap_or_else(|| {
+            PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../data/testdata")
+        })
         .join("pdq/misc-images/modes/CMYK.jpg");
     let image = decode(&std::fs::read(path).unwrap(), &Limits::default()).unwrap();
     assert_eq!(

@@ -13,7 +13,12 @@ use rampart_types::ErrorCode;
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
+        .unwrap_or_else(|| {
+            PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../data/testdata")
+        })
         .join("pdq")
 }
 
@@ -52,7 +57,10 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
 #[test]
 fn png_palettes_that_panicked_the_png_crate_are_decode_failed() {
     // Found by `fuzz/` (cargo fuzz run decode): PLTE of 4 and 49 bytes.
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions");
+    let dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../fuzz/regressions");
     for name in ["png_plte_len4_panic.png", "png_plte_len49_fuzzer.png"] {
         let bytes = std::fs::read(dir.join(name)).unwrap();
         let (c, m) = code(&bytes);

@@ -2,7 +2,7 @@
 //! (`data/testdata/vpdq/`), checked the way the reference's own `regtest.py` +
 //! `match-hashes-byline` check a rebuild: line by line, with a distance tolerance.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rampart_media::video::VideoLimits;
 use rampart_media::vpdq::{self, VpdqFrame, VpdqOptions};
@@ -20,7 +20,12 @@ const DISTANCE_BELOW: u32 = 31;
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
+        .unwrap_or_else(|| {
+            PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../data/testdata")
+        })
         .join("vpdq")
 }
 

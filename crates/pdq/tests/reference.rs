@@ -10,7 +10,12 @@ use rampart_pdq::{hash, hash_dihedral, Layout, PdqHash, Pixels};
 fn testdata() -> PathBuf {
     std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"))
+        .unwrap_or_else(|| {
+            PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../data/testdata")
+        })
         .join("pdq")
 }
 

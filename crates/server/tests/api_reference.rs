@@ -5,13 +5,16 @@
 //!     RAMPART_UPDATE_DOCS=1 cargo test -p rampart-server --test api_reference
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 use utoipa::OpenApi;
 
 fn docs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs")
+    PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../docs")
 }
 
 #[test]
@@ -118,11 +121,13 @@ fn routes(doc: &Value, out: &mut String) {
 
 fn operation(method: &str, path: &str, op: &Value, out: &mut String) {
     let _ = writeln!(out, "### {} {path}\n", method.to_uppercase());
-    for key in ["summary", "description"] {
-        let s = text(&op[key]);
-        if !s.is_empty() && !(key == "description" && s == text(&op["summary"])) {
-            let _ = writeln!(out, "{s}\n");
-        }
+    let summary = text(&op["summary"]);
+    let description = text(&op["description"]);
+    if !summary.is_empty() {
+        let _ = writeln!(out, "{summary}\n");
+    }
+    if !description.is_empty() && description != summary {
+        let _ = writeln!(out, "{description}\n");
     }
     if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
         out.push_str("| parameter | in | type | required | description |\n");

@@ -12,7 +12,12 @@ use rampart_imagemodel::ModelPaths;
 pub fn testdata_dir() -> PathBuf {
     let dir = std::env::var_os("RAMPART_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/testdata"));
+        .unwrap_or_else(|| {
+            PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../data/testdata")
+        });
     assert!(
         dir.is_dir(),
         "test data not found at {} (the repository's data/testdata, or RAMPART_TESTDATA)",
@@ -32,9 +37,11 @@ pub fn model_paths() -> ModelPaths {
 
 /// Rows of a fixture CSV (header skipped), split on commas (the fixtures have no quoting).
 pub fn fixture_rows(name: &str) -> Vec<Vec<String>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
+    let path = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/fixtures")
+    .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let rows: Vec<Vec<String>> = text
