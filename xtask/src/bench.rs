@@ -169,6 +169,13 @@ pub fn bench_text(corpus: &Path, models_dir: &Path) -> Result<()> {
         "peak RSS after building the built-in libraries: {:.1} MB",
         peak_rss_mb().unwrap_or(f64::NAN)
     );
+    let matcher = rampart_text::matcher::Matcher::build(engine.libraries())?;
+    println!(
+        "regex rules: {}, of which {} run on every message (no required literal for the prefilter)",
+        matcher.regex_count(),
+        matcher.always_run_regex_count()
+    );
+    drop(matcher);
 
     println!(
         "\n{:<44} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8} vs rustrict",

@@ -22,6 +22,7 @@ pub mod engine;
 pub mod library;
 pub mod matcher;
 pub mod normalise;
+mod prefilter;
 
 pub use cascade::{model_text, Stage2, Stage2Error};
 pub use engine::{builtin_libraries, ScanOptions, TextEngine, TextScan, MAX_SIGNALS, WINDOW_BYTES};

@@ -9,31 +9,29 @@
 //! written exactly as a term is never dropped, and evasions are not words (`fuuuck`, `a$$hole`).
 //!
 //! Regex rules (`re:`) run on the canonical text with runs expanded, and also with long runs
-//! written once and twice (`biiitch` → `bitch`); one [`RegexSet`] pass finds the few rules that
-//! can match before any of them runs on its own.
+//! written once and twice (`biiitch` → `bitch`). Most texts can match none of them: the regex
+//! prefilter (`prefilter.rs`) finds, in one Aho-Corasick pass over each of those texts, the
+//! rules whose required words all occur in it, and only those run, only on that text.
 //!
 //! A [`Matcher`] is immutable once built; [`crate::TextEngine`] swaps a new one in atomically
 //! when libraries change, so lookups never take a lock.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rampart_types::{ByteSpan, Evidence, EvidenceKind, Signal, Trick};
-use regex::{RegexSet, RegexSetBuilder};
 
 use crate::dictionary;
-use crate::library::{LibraryError, LibraryKind, Rule, TermLibrary, REGEX_SIZE_LIMIT};
+use crate::library::{LibraryError, LibraryKind, Rule, TermLibrary};
 use crate::normalise::{is_word_char, Normalised, Normaliser, TrickSet, Unit};
+use crate::prefilter::{PrefilterScratch, RegexPrefilter};
 
 /// At most this many hits are kept per phrase and per regex in one message.
 const MAX_HITS_PER_ATOM: usize = 8;
 /// At most this many hits are examined in one message, whatever its length.
 const MAX_HITS_PER_MESSAGE: usize = 4096;
-/// Compiled-size limit of the set of all regexes; beyond it each regex runs on its own.
-const REGEX_SET_SIZE_LIMIT: usize = 64 * REGEX_SIZE_LIMIT;
-/// Lazy-DFA cache limit of the set (per scanning thread).
-const REGEX_SET_DFA_LIMIT: usize = 8 * REGEX_SIZE_LIMIT;
 
 /// One phrase in canonical form, as the automaton sees it.
 #[derive(Debug, Clone)]
@@ -82,6 +80,31 @@ struct Hit {
     guarded: bool,
 }
 
+/// The verified hits of each atom that has some, in one message.
+type AtomHits = HashMap<usize, Vec<Hit>, BuildHasherDefault<AtomIdHasher>>;
+
+/// Hashes an atom id with one multiplication (Fibonacci hashing): the ids are small dense
+/// integers, looked up several times per rule, where SipHash's resistance to chosen keys buys
+/// nothing.
+#[derive(Debug, Default)]
+struct AtomIdHasher(u64);
+
+impl Hasher for AtomIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, id: usize) {
+        self.0 = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// The compiled form of a set of libraries.
 #[derive(Debug)]
 pub struct Matcher {
@@ -93,11 +116,9 @@ pub struct Matcher {
     /// For each atom, the rules whose first required alternative contains it.
     rules_by_atom: Vec<Vec<usize>>,
     rules: Vec<CompiledRule>,
-    /// Indices of the rules of `allow` libraries, checked on every scan.
-    allow_rules: Vec<usize>,
     regexes: Vec<RegexRule>,
-    /// All of `regexes` in one set, to find in one pass which can match at all.
-    regex_set: Option<RegexSet>,
+    /// Which of `regexes` can match a text; `None`: all of them run on every text.
+    regex_prefilter: Option<RegexPrefilter>,
 }
 
 /// Reusable per-thread buffers for scanning.
@@ -105,7 +126,10 @@ pub struct Matcher {
 pub struct ScanScratch {
     normaliser: Normaliser,
     normalised: Normalised,
-    hits: HashMap<usize, Vec<Hit>>,
+    hits: AtomHits,
+    prefilter: PrefilterScratch,
+    /// Which regex rules run on the current text: bit `k` for the `k`th regex text.
+    active: Vec<u8>,
 }
 
 impl ScanScratch {
@@ -223,13 +247,9 @@ impl Matcher {
                     })?,
             )
         };
-        let regex_set = regex_set(&regexes);
-        let allow_rules = rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| libraries[r.library].kind == LibraryKind::Allow)
-            .map(|(i, _)| i)
-            .collect();
+        let regex_prefilter = Some(RegexPrefilter::new(
+            regexes.iter().map(|r| r.regex.as_str()),
+        ));
         Ok(Matcher {
             libraries,
             automaton,
@@ -237,10 +257,28 @@ impl Matcher {
             atoms,
             rules_by_atom,
             rules,
-            allow_rules,
             regexes,
-            regex_set,
+            regex_prefilter,
         })
+    }
+
+    /// The same matcher with every regex rule run on every text: the reference the prefilter
+    /// is tested and measured against. Verdicts are the same either way.
+    pub fn without_regex_prefilter(mut self) -> Self {
+        self.regex_prefilter = None;
+        self
+    }
+
+    /// Number of regex rules.
+    pub fn regex_count(&self) -> usize {
+        self.regexes.len()
+    }
+
+    /// Number of regex rules without a required literal, which run on every text.
+    pub fn always_run_regex_count(&self) -> usize {
+        self.regex_prefilter
+            .as_ref()
+            .map_or(self.regexes.len(), RegexPrefilter::always_run)
     }
 
     /// The libraries this matcher was built from.
@@ -259,6 +297,8 @@ impl Matcher {
             normaliser,
             normalised,
             hits,
+            prefilter,
+            active,
         } = scratch;
         normaliser.normalise_into(text, normalised);
         hits.clear();
@@ -269,23 +309,24 @@ impl Matcher {
         } else {
             regex_texts(normalised)
         };
-        let active = self.active_regexes(&expanded);
+        self.active_regexes(&expanded, prefilter, active);
         let context = RegexContext {
             text,
             normalised,
             expanded: &expanded,
-            active: &active,
+            active,
             hits,
         };
-        let mut allowed: Vec<(usize, usize)> = self.allowed_ranges(hits, disabled);
-        self.allowed_regex_ranges(&context, disabled, &mut allowed);
-        let mut signals = Vec::new();
+        // A rule can fire only when its first phrase has a hit.
         let mut candidates: Vec<usize> = hits
             .keys()
             .flat_map(|&atom| self.rules_by_atom[atom].iter().copied())
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
+        let mut allowed: Vec<(usize, usize)> = self.allowed_ranges(&candidates, hits, disabled);
+        self.allowed_regex_ranges(&context, disabled, &mut allowed);
+        let mut signals = Vec::new();
         for rule_index in candidates {
             let rule = &self.rules[rule_index];
             let library = &self.libraries[rule.library];
@@ -300,12 +341,7 @@ impl Matcher {
         signals
     }
 
-    fn collect_hits(
-        &self,
-        text: &str,
-        normalised: &Normalised,
-        hits: &mut HashMap<usize, Vec<Hit>>,
-    ) {
+    fn collect_hits(&self, text: &str, normalised: &Normalised, hits: &mut AtomHits) {
         let Some(automaton) = &self.automaton else {
             return;
         };
@@ -338,18 +374,17 @@ impl Matcher {
         hits.retain(|_, v| !v.is_empty());
     }
 
+    /// The unit ranges exempted by the phrase rules of allow libraries among `candidates`.
     fn allowed_ranges(
         &self,
-        hits: &HashMap<usize, Vec<Hit>>,
+        candidates: &[usize],
+        hits: &AtomHits,
         disabled: &[String],
     ) -> Vec<(usize, usize)> {
         let mut ranges = Vec::new();
-        if hits.is_empty() {
-            return ranges;
-        }
-        for rule in self.allow_rules.iter().map(|&i| &self.rules[i]) {
+        for rule in candidates.iter().map(|&i| &self.rules[i]) {
             let library = &self.libraries[rule.library];
-            if disabled.iter().any(|d| *d == library.name) {
+            if library.kind != LibraryKind::Allow || disabled.iter().any(|d| *d == library.name) {
                 continue;
             }
             if let Some(found) = rule_hits(rule, hits, &[], Guard::Ignore) {
@@ -362,7 +397,7 @@ impl Matcher {
     fn evaluate_rule(
         &self,
         rule: &CompiledRule,
-        hits: &HashMap<usize, Vec<Hit>>,
+        hits: &AtomHits,
         allowed: &[(usize, usize)],
         text: &str,
         normalised: &Normalised,
@@ -389,19 +424,27 @@ impl Matcher {
         }
     }
 
-    /// Which regex rules match somewhere in one of the regex texts: one pass of the combined
-    /// [`RegexSet`] instead of one pass per rule. Without a set (too big to build), all of them.
-    fn active_regexes(&self, texts: &[(String, Vec<u32>)]) -> Vec<bool> {
-        let Some(set) = &self.regex_set else {
-            return vec![!texts.is_empty(); self.regexes.len()];
-        };
-        let mut active = vec![false; self.regexes.len()];
-        for (text, _) in texts {
-            for index in set.matches(text).iter() {
-                active[index] = true;
+    /// Which regex rules may match which of the regex texts (bit `k` for `texts[k]`): those
+    /// the prefilter lets through, or without it all of them on all texts.
+    fn active_regexes(
+        &self,
+        texts: &[(String, Vec<u32>)],
+        scratch: &mut PrefilterScratch,
+        active: &mut Vec<u8>,
+    ) {
+        match &self.regex_prefilter {
+            Some(prefilter) => {
+                let mut refs = [""; 3]; // `regex_texts` makes at most three
+                for (r, (t, _)) in refs.iter_mut().zip(texts) {
+                    *r = t;
+                }
+                prefilter.candidates(&refs[..texts.len()], scratch, active);
+            }
+            None => {
+                active.clear();
+                active.resize(self.regexes.len(), (1u8 << texts.len()) - 1);
             }
         }
-        active
     }
 
     /// Adds the unit ranges matched by the regexes of allow libraries.
@@ -419,14 +462,14 @@ impl Matcher {
         } = *context;
         for (index, rule) in self.regexes.iter().enumerate() {
             let library = &self.libraries[rule.library];
-            if !active[index]
+            if active[index] == 0
                 || library.kind != LibraryKind::Allow
                 || disabled.iter().any(|d| *d == library.name)
                 || any_present(&rule.excluded, hits)
             {
                 continue;
             }
-            let found = unit_ranges(&rule.regex, expanded);
+            let found = unit_ranges(&rule.regex, expanded, active[index]);
             if !found.is_empty() && !rule.excluded_by_regex(expanded) {
                 ranges.extend(found);
             }
@@ -449,7 +492,7 @@ impl Matcher {
         } = *context;
         for (index, rule) in self.regexes.iter().enumerate() {
             let library = &self.libraries[rule.library];
-            if !active[index]
+            if active[index] == 0
                 || library.kind == LibraryKind::Allow
                 || disabled.iter().any(|d| *d == library.name)
                 || any_present(&rule.excluded, hits)
@@ -457,7 +500,7 @@ impl Matcher {
                 continue;
             }
             let term = &library.terms[rule.term];
-            let found = unit_ranges(&rule.regex, expanded);
+            let found = unit_ranges(&rule.regex, expanded, active[index]);
             if found.is_empty() || rule.excluded_by_regex(expanded) {
                 continue;
             }
@@ -482,20 +525,6 @@ impl Matcher {
     }
 }
 
-/// The regexes as one set, with the flags [`crate::library::compile_regex`] uses; `None` when there are none or
-/// the set would be too big (each regex then runs on its own).
-fn regex_set(regexes: &[RegexRule]) -> Option<RegexSet> {
-    if regexes.is_empty() {
-        return None;
-    }
-    RegexSetBuilder::new(regexes.iter().map(|r| r.regex.as_str()))
-        .case_insensitive(true)
-        .size_limit(REGEX_SET_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SET_DFA_LIMIT)
-        .build()
-        .ok()
-}
-
 impl RegexRule {
     /// True when a `~ {NAME}` exclusion matches one of the regex texts.
     fn excluded_by_regex(&self, texts: &[(String, Vec<u32>)]) -> bool {
@@ -506,14 +535,14 @@ impl RegexRule {
 }
 
 /// What a regex rule is checked against: the text, its normalised and expanded forms, which
-/// rules match somewhere, and the phrase hits (for `~` exclusions).
+/// rules may match (the prefilter's candidates), and the phrase hits (for `~` exclusions).
 #[derive(Clone, Copy)]
 struct RegexContext<'a> {
     text: &'a str,
     normalised: &'a Normalised,
     expanded: &'a [(String, Vec<u32>)],
-    active: &'a [bool],
-    hits: &'a HashMap<usize, Vec<Hit>>,
+    active: &'a [u8],
+    hits: &'a AtomHits,
 }
 
 /// The texts regexes run on, each with its map from bytes to units: the canonical text with
@@ -528,10 +557,19 @@ fn regex_texts(normalised: &Normalised) -> Vec<(String, Vec<u32>)> {
     texts
 }
 
-/// The unit ranges of the first matches of a regex on any of the regex texts, without repeats.
-fn unit_ranges(regex: &regex::Regex, texts: &[(String, Vec<u32>)]) -> Vec<(usize, usize)> {
+/// The unit ranges of the first matches of a regex on the regex texts marked in
+/// `candidate_texts` (bit `k` for `texts[k]`), without repeats.
+fn unit_ranges(
+    regex: &regex::Regex,
+    texts: &[(String, Vec<u32>)],
+    candidate_texts: u8,
+) -> Vec<(usize, usize)> {
     let mut ranges: Vec<(usize, usize)> = Vec::new();
-    for (expanded, unit_of_byte) in texts {
+    let candidates = texts
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| candidate_texts & (1 << k) != 0);
+    for (_, (expanded, unit_of_byte)) in candidates {
         let found = regex
             .find_iter(expanded)
             .filter(|m| m.start() < m.end())
@@ -552,7 +590,7 @@ fn unit_ranges(regex: &regex::Regex, texts: &[(String, Vec<u32>)]) -> Vec<(usize
 }
 
 /// True when any alternative of any of the phrases has a hit (a `~` exclusion is present).
-fn any_present(phrases: &[Vec<usize>], hits: &HashMap<usize, Vec<Hit>>) -> bool {
+fn any_present(phrases: &[Vec<usize>], hits: &AtomHits) -> bool {
     phrases
         .iter()
         .any(|alternatives| alternatives.iter().any(|a| hits.contains_key(a)))
@@ -628,7 +666,7 @@ enum Guard {
 /// dropped by the dictionary guard) and no excluded phrase has any hit.
 fn rule_hits(
     rule: &CompiledRule,
-    hits: &HashMap<usize, Vec<Hit>>,
+    hits: &AtomHits,
     allowed: &[(usize, usize)],
     guard: Guard,
 ) -> Option<Vec<Hit>> {
