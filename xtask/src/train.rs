@@ -220,8 +220,7 @@ fn train_heads(
     }
     let mut tuning = encoder.tuning(&texts, config.layers)?;
     eprintln!(
-        "stage 2: {} frozen layers over {} texts in {:.1} s",
-        6 - config.layers,
+        "stage 2: the frozen layers over {} texts in {:.1} s",
         texts.len(),
         started.elapsed().as_secs_f64()
     );
@@ -321,14 +320,7 @@ fn stage1_thresholds(
     rows: &[(String, Vec<Label>, Split, bool)],
 ) -> Result<(f32, f32)> {
     let models = rampart_textmodel::TextModels::load_dir(out_dir)?;
-    let stage1_max = |text: &str| {
-        models
-            .score(text)
-            .iter()
-            .filter(|s| s.label != Label::Spam)
-            .map(|s| s.score)
-            .fold(0.0f32, f32::max)
-    };
+    let stage1_max = |text: &str| rampart_textmodel::max_abuse_score(&models.score(text));
     let mut ordinary: Vec<f32> = rows
         .iter()
         .filter(|(_, _, split, ordinary)| *split == Split::Validation && *ordinary)

@@ -24,11 +24,7 @@ fn main() {
         let line = line.expect("UTF-8 lines");
         model_text(&normaliser.normalise(&line), &mut text, &mut map);
         let scores = models.score(&text);
-        let stage1 = scores
-            .iter()
-            .filter(|s| s.label != rampart_text::Label::Spam)
-            .map(|s| s.score)
-            .fold(0.0f32, f32::max);
+        let stage1 = rampart_textmodel::max_abuse_score(&scores);
         let signals = engine.scan(&line, &terms_only).signals;
         let abuse = signals
             .iter()

@@ -410,9 +410,9 @@ fn escalate(
             .filter(in_chunk)
             .any(|s| s.label == rampart_types::Label::Profanity);
         let stage1_max = if single {
-            max_abuse_score(window_scores)
+            rampart_textmodel::max_abuse_score(window_scores)
         } else {
-            max_abuse_score(&models.score(chunk))
+            rampart_textmodel::max_abuse_score(&models.score(chunk))
         };
         let reasons = stage2.reasons(chunk, abuse_term_hit, profanity_hit, stage1_max);
         if reasons.is_empty() {
@@ -430,14 +430,6 @@ fn escalate(
 }
 
 /// The highest stage-1 score of an abuse model (not spam).
-fn max_abuse_score(scores: &[rampart_textmodel::ModelScore]) -> f32 {
-    scores
-        .iter()
-        .filter(|s| s.label != rampart_types::Label::Spam)
-        .map(|s| s.score)
-        .fold(0.0, f32::max)
-}
-
 /// The built-in English libraries, parsed.
 pub fn builtin_libraries() -> Vec<TermLibrary> {
     BUILTIN_LIBRARIES

@@ -338,20 +338,31 @@ impl SentenceEncoder {
     /// text within 1e-4 per dimension. Texts run in padded batches of up to 32 of similar
     /// length, so this is the fast way to embed a training set.
     pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
-        let pieces = texts
-            .iter()
-            .map(|t| self.word_pieces(t))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| pieces[i].len());
+        let (pieces, batches) = self.length_batches(texts)?;
         let mut out = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(BATCH_SIZE) {
+        for chunk in batches {
             let batch: Vec<&[u32]> = chunk.iter().map(|&i| pieces[i].as_slice()).collect();
             for (&i, embedding) in chunk.iter().zip(self.embed_ids(&batch)?) {
                 out[i] = embedding;
             }
         }
         Ok(out)
+    }
+
+    /// The word pieces of `texts`, and the batches to run them in: indices into `texts`, at
+    /// most [`BATCH_SIZE`] a batch, texts of similar length together (little padding).
+    fn length_batches(
+        &self,
+        texts: &[&str],
+    ) -> Result<(Vec<WordPieces>, Vec<Batch>), EncoderError> {
+        let pieces = texts
+            .iter()
+            .map(|t| self.word_pieces(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| pieces[i].len());
+        let batches = order.chunks(BATCH_SIZE).map(<[usize]>::to_vec).collect();
+        Ok((pieces, batches))
     }
 
     /// `"all-MiniLM-L6-v2@1"` (or `…+tuned.<fingerprint>`): the model and this crate's
@@ -391,18 +402,7 @@ impl SentenceEncoder {
         let Some(seq) = batch.iter().map(|ids| ids.len()).max() else {
             return Ok(Vec::new());
         };
-        let mut ids = Vec::with_capacity(batch.len() * seq);
-        let mut mask = Vec::with_capacity(batch.len() * seq);
-        for row in batch {
-            ids.extend_from_slice(row);
-            // Padded positions get zero attention and are left out of the mean, so the id
-            // there is irrelevant; 0 is the model's [PAD].
-            ids.resize(ids.len() + seq - row.len(), 0);
-            mask.extend((0..seq).map(|j| if j < row.len() { 1f32 } else { 0f32 }));
-        }
-        let padded = batch.iter().any(|ids| ids.len() < seq);
-        let ids = Tensor::from_vec(ids, (batch.len(), seq), &Device::Cpu)?;
-        let mask = Tensor::from_vec(mask, (batch.len(), seq), &Device::Cpu)?;
+        let (ids, mask, padded) = padded_ids(batch, seq)?;
         let hidden = self
             .bert
             .forward(&ids, padded.then_some(&mask))?
@@ -414,6 +414,29 @@ impl SentenceEncoder {
             .map(|(ids, states)| mean_pool_normalised(&states[..ids.len() * DIM]))
             .collect())
     }
+}
+
+/// The word-piece ids of one text.
+type WordPieces = Vec<u32>;
+/// Indices of the texts run in one forward pass.
+type Batch = Vec<usize>;
+
+/// The ids `[batch, seq]` of `batch` padded to `seq` (its longest member's length), the mask
+/// `[batch, seq]` (1 for tokens, 0 for padding) and whether anything is padded.
+fn padded_ids(batch: &[&[u32]], seq: usize) -> candle_core::Result<(Tensor, Tensor, bool)> {
+    let mut ids = Vec::with_capacity(batch.len() * seq);
+    let mut mask = Vec::with_capacity(batch.len() * seq);
+    for row in batch {
+        ids.extend_from_slice(row);
+        // Padded positions get zero attention and are left out of the mean, so the id there
+        // is irrelevant; 0 is the model's [PAD].
+        ids.resize(ids.len() + seq - row.len(), 0);
+        mask.extend((0..seq).map(|j| if j < row.len() { 1f32 } else { 0f32 }));
+    }
+    let padded = batch.iter().any(|ids| ids.len() < seq);
+    let ids = Tensor::from_vec(ids, (batch.len(), seq), &Device::Cpu)?;
+    let mask = Tensor::from_vec(mask, (batch.len(), seq), &Device::Cpu)?;
+    Ok((ids, mask, padded))
 }
 
 /// 64-bit FNV-1a: a stable fingerprint of the tuned weights for the model's name.

@@ -377,25 +377,15 @@ impl SentenceEncoder {
             })?;
         drop(base);
         // Padded batches of texts of similar length; each text keeps its real rows only.
-        let pieces = texts
-            .iter()
-            .map(|t| self.word_pieces(t))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| pieces[i].len());
+        let (pieces, batches) = self.length_batches(texts)?;
         let mut frozen: Vec<Option<Frozen>> = (0..texts.len()).map(|_| None).collect();
-        for batch in order.chunks(32) {
-            let seq = batch.iter().map(|&i| pieces[i].len()).max().unwrap_or(1);
-            let mut ids = Vec::with_capacity(batch.len() * seq);
-            let mut mask = Vec::with_capacity(batch.len() * seq);
-            for &i in batch {
-                ids.extend_from_slice(&pieces[i]);
-                ids.resize(ids.len() + seq - pieces[i].len(), 0);
-                mask.extend((0..seq).map(|j| f32::from(u8::from(j < pieces[i].len()))));
-            }
-            let ids = Tensor::from_vec(ids, (batch.len(), seq), &Device::Cpu)?;
-            let mask = Tensor::from_vec(mask, (batch.len(), seq), &Device::Cpu)?;
-            let states = self.bert.forward_layers(&ids, Some(&mask), frozen_layers)?;
+        for batch in batches {
+            let rows: Vec<&[u32]> = batch.iter().map(|&i| pieces[i].as_slice()).collect();
+            let seq = rows.iter().map(|r| r.len()).max().unwrap_or(1);
+            let (ids, mask, padded) = crate::padded_ids(&rows, seq)?;
+            let states = self
+                .bert
+                .forward_layers(&ids, padded.then_some(&mask), frozen_layers)?;
             for (row, &i) in batch.iter().enumerate() {
                 let len = pieces[i].len();
                 let own = states.get(row)?.narrow(0, 0, len)?.contiguous()?;

@@ -81,11 +81,6 @@ impl Gate {
         self
     }
 
-    /// The stage-1 score from which a message is escalated.
-    pub fn uncertain_from(&self) -> f32 {
-        self.uncertain_from
-    }
-
     /// Parses a cue file: `[section]` lines, then one word or two-word phrase per line.
     pub fn parse(source: &str) -> Self {
         let mut gate = Gate {

@@ -47,6 +47,16 @@ pub struct ModelScore {
     pub score: f32,
 }
 
+/// The highest score of the abuse models among `scores` (every model but spam), 0 when none:
+/// the stage-1 score the stage-2 gate and its thresholds read.
+pub fn max_abuse_score(scores: &[ModelScore]) -> f32 {
+    scores
+        .iter()
+        .filter(|s| s.label != Label::Spam)
+        .map(|s| s.score)
+        .fold(0.0, f32::max)
+}
+
 /// File names of the stage-1 models in a models dir.
 pub const TOXICITY_FILE: &str = "text-toxicity.rmodel";
 pub const HATE_FILE: &str = "text-hate.rmodel";
