@@ -2,9 +2,12 @@
 //! and 16-bit samples scaled to 8 bits. Files are made in memory by the `image` crate's
 //! encoders (a palette PNG by hand), except the fixtures' CMYK JPEG.
 
+mod common;
+
 use std::io::Cursor;
 use std::path::PathBuf;
 
+use common::png_chunk;
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb, Rgba};
 use rampart_image::{decode, Format, Limits};
 use rampart_pdq::Layout;
@@ -103,15 +106,6 @@ fn the_cmyk_jpeg_fixture_decodes_to_rgb() {
 /// A palette PNG (colour type 3), written by hand: the `image` crate's encoder has no palette
 /// mode. The image data is one stored (uncompressed) deflate block.
 fn palette_png(w: u32, h: u32, palette: &[[u8; 3]], index: impl Fn(u32, u32) -> u8) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(kind);
-        crc.update(data);
-        out.extend_from_slice(&crc.finalize().to_be_bytes());
-    }
     let mut raw = Vec::new();
     for y in 0..h {
         raw.push(0); // filter: none
@@ -135,10 +129,10 @@ fn palette_png(w: u32, h: u32, palette: &[[u8; 3]], index: impl Fn(u32, u32) -> 
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 3, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"PLTE", palette.concat().as_slice());
-    chunk(&mut out, b"IDAT", &zlib);
-    chunk(&mut out, b"IEND", &[]);
+    png_chunk(&mut out, b"IHDR", &ihdr);
+    png_chunk(&mut out, b"PLTE", palette.concat().as_slice());
+    png_chunk(&mut out, b"IDAT", &zlib);
+    png_chunk(&mut out, b"IEND", &[]);
     out
 }
 

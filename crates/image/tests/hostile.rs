@@ -1,9 +1,12 @@
 //! Hostile and malformed images: each gets a clear error with the right code, bounded memory,
 //! no panic.
 
+mod common;
+
 use std::io::Cursor;
 use std::path::PathBuf;
 
+use common::png_chunk;
 use image::codecs::gif::GifEncoder;
 use image::{Delay, Frame, RgbaImage};
 use proptest::prelude::*;
@@ -25,16 +28,6 @@ fn testdata() -> PathBuf {
 fn code(bytes: &[u8]) -> (ErrorCode, String) {
     let e = decode(bytes, &Limits::default()).expect_err("must be refused");
     (e.code(), e.to_string())
-}
-
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(&crc.finalize().to_be_bytes());
 }
 
 /// A PNG whose header claims `w`×`h` RGB pixels, with one tiny (wrong) IDAT.
