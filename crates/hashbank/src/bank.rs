@@ -345,6 +345,15 @@ pub enum BankError {
         /// What is wrong.
         message: String,
     },
+    /// An entry made from a named input (e.g. the file it was hashed from) that the bank
+    /// refused.
+    #[error("{origin}: {message}")]
+    Refused {
+        /// Where the entry came from.
+        origin: String,
+        /// Why it was refused.
+        message: String,
+    },
     /// A bank file that cannot be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -691,6 +700,16 @@ impl HashBank {
     }
 }
 
+/// Entries to add to a bank in one go ([`BankSet::add_batch`]), each with where it came from
+/// for messages.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Entries parsed from a hash list, each with its 1-based line number.
+    pub lines: Vec<(usize, Entry)>,
+    /// Other entries, each with a name (e.g. the file it was hashed from).
+    pub named: Vec<(String, Entry)>,
+}
+
 /// Several banks, matched together, optionally kept in a directory (one file per bank).
 #[derive(Debug, Default)]
 pub struct BankSet {
@@ -869,32 +888,94 @@ impl BankSet {
         options: crate::import::ImportOptions,
     ) -> Result<crate::import::ImportReport, BankError> {
         let kind = self.bank_mut(bank)?.config.kind;
-        let (entries, mut report) = crate::import::parse(text, format, kind, options.lenient)?;
+        let (lines, mut report) = crate::import::parse(text, format, kind, options.lenient)?;
+        let batch = Batch {
+            lines,
+            named: Vec::new(),
+        };
+        let added = self.add_batch(bank, None, batch, options)?;
+        report.added = added.added;
+        report.skipped.extend(added.skipped);
+        Ok(report)
+    }
+
+    /// Adds a batch to the bank `bank`, first creating it from `create` when given: all or
+    /// nothing, saved once. When an entry is refused the bank is left as it was, and a bank
+    /// this call was to create is not created. With `options.lenient`, a refused import line
+    /// is skipped and reported instead; a named entry never is.
+    pub fn add_batch(
+        &mut self,
+        bank: &str,
+        create: Option<BankConfig>,
+        batch: Batch,
+        options: crate::import::ImportOptions,
+    ) -> Result<crate::import::ImportReport, BankError> {
+        let created = match create {
+            Some(config) => {
+                if config.name != bank {
+                    return Err(BankError::InvalidName(config.name));
+                }
+                if self.banks.contains_key(bank) {
+                    return Err(BankError::BankExists(config.name));
+                }
+                self.banks.insert(bank.to_string(), HashBank::new(config)?);
+                true
+            }
+            None => false,
+        };
+        let result = self.fill(bank, batch, options);
+        if result.is_err() && created {
+            self.banks.remove(bank);
+        }
+        result
+    }
+
+    /// [`add_batch`](Self::add_batch) on a bank that exists (maybe only in memory so far).
+    fn fill(
+        &mut self,
+        bank: &str,
+        batch: Batch,
+        options: crate::import::ImportOptions,
+    ) -> Result<crate::import::ImportReport, BankError> {
         let b = self.bank_mut(bank)?;
+        let mut report = crate::import::ImportReport::default();
         let mut added = Vec::new();
         let mut pending = Vec::new();
-        for (line, entry) in entries {
+        let lines = batch.lines.into_iter().map(|(line, e)| (Err(line), e));
+        let named = batch.named.into_iter().map(|(name, e)| (Ok(name), e));
+        // `Err(line)` for an import line, `Ok(name)` for a named entry.
+        for (origin, entry) in lines.chain(named) {
             let id = entry.id.clone();
-            match b.add_deferred(entry, options.force, &mut pending) {
-                Ok(()) => added.push(id),
-                Err(e) if options.lenient => report.skipped.push(BankError::BadLine {
-                    line,
-                    message: e.to_string(),
-                }),
-                Err(e) => {
-                    for id in &added {
-                        b.remove(id);
-                    }
-                    return Err(BankError::BadLine {
-                        line,
-                        message: e.to_string(),
-                    });
+            let Err(e) = b.add_deferred(entry, options.force, &mut pending) else {
+                added.push(id);
+                continue;
+            };
+            let message = e.to_string();
+            match origin {
+                Err(line) if options.lenient => {
+                    report.skipped.push(BankError::BadLine { line, message });
+                    continue;
                 }
+                _ => {}
             }
+            let refused = match origin {
+                Err(line) => BankError::BadLine { line, message },
+                Ok(origin) => BankError::Refused { origin, message },
+            };
+            for id in &added {
+                b.remove(id);
+            }
+            return Err(refused);
         }
         report.added = added.len();
         b.settle(pending);
-        self.save(bank)?;
+        if let Err(e) = self.save(bank) {
+            let b = self.bank_mut(bank)?;
+            for id in &added {
+                b.remove(id);
+            }
+            return Err(e);
+        }
         Ok(report)
     }
 

@@ -20,7 +20,7 @@ pub mod store;
 pub mod vpdq;
 
 pub use bank::{
-    BankConfig, BankError, BankHit, BankKind, BankSet, Entry, EntryHash, HashBank, VpdqHit,
+    BankConfig, BankError, BankHit, BankKind, BankSet, Batch, Entry, EntryHash, HashBank, VpdqHit,
     DEFAULT_MIN_QUALITY, DEFAULT_THRESHOLD, DEFAULT_VPDQ_MATCH_PCT,
 };
 pub use import::{ImportFormat, ImportOptions, ImportReport};

@@ -400,3 +400,64 @@ fn imports_report_bad_lines() {
         .collect();
     assert_eq!((report.added, lines), (1, vec![4, 5]));
 }
+
+#[test]
+fn a_batch_that_fails_leaves_no_new_bank_and_an_old_one_as_it_was() {
+    use rampart_hashbank::Batch;
+    let dir = std::env::temp_dir().join(format!("rampart-batch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut set = BankSet::load(&dir).unwrap();
+    let good = || Entry::new(EntryHash::Pdq(ORIGINAL.parse().unwrap())).with_quality(90);
+    let low = || Entry::new(EntryHash::Pdq(ORIGINAL.parse().unwrap())).with_quality(10);
+    let batch = |named: Vec<(String, Entry)>| Batch {
+        lines: vec![(1, good())],
+        named,
+    };
+    let options = ImportOptions::default();
+
+    let err = set
+        .add_batch(
+            "new",
+            Some(BankConfig::pdq("new", "terrorism")),
+            batch(vec![("low.jpg".into(), low())]),
+            options,
+        )
+        .unwrap_err();
+    assert!(err.to_string().starts_with("low.jpg: quality 10"), "{err}");
+    assert!(set.bank("new").is_none());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no file");
+
+    let report = set
+        .add_batch(
+            "new",
+            Some(BankConfig::pdq("new", "terrorism")),
+            batch(vec![("a.jpg".into(), good())]),
+            options,
+        )
+        .unwrap();
+    assert_eq!(report.added, 2);
+    let saved = std::fs::read_to_string(dir.join("new.bank.jsonl")).unwrap();
+    assert!(set
+        .add_batch("new", None, batch(vec![("low.jpg".into(), low())]), options)
+        .is_err());
+    assert_eq!(set.bank("new").unwrap().len(), 2);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("new.bank.jsonl")).unwrap(),
+        saved
+    );
+    // Lenient skips a refused line, never a named entry.
+    let lenient = ImportOptions {
+        lenient: true,
+        force: false,
+    };
+    let lines = Batch {
+        lines: vec![(1, low()), (2, good())],
+        named: Vec::new(),
+    };
+    let report = set.add_batch("new", None, lines, lenient).unwrap();
+    assert_eq!((report.added, report.skipped.len()), (1, 1));
+    assert!(set
+        .add_batch("new", None, batch(vec![("low.jpg".into(), low())]), lenient)
+        .is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
