@@ -65,7 +65,9 @@ pub struct AudioSummary {
 /// Errors: `Empty`, `Io`, `Unsupported` (not a readable container or codec),
 /// `NoAudioStream`, `TooLong` (announced or decoded duration over `limits`), and `Decode`
 /// when corrupt data stops decoding before a single sample came out. Corrupt data after
-/// that gives `Ok` with [`AudioSummary::truncated`] set.
+/// that, or data that ends well before the duration the file's header announces (a file cut
+/// off between two packets decodes without an error), gives `Ok` with
+/// [`AudioSummary::truncated`] set.
 pub fn decode_audio(
     path: &Path,
     limits: &AudioLimits,
@@ -86,6 +88,7 @@ pub fn decode_audio(
             max_s: limits.max_duration_s,
         });
     }
+    let trusted_s = decode::trusted_duration(&input, &stream);
     let codec = stream.parameters().id().name().to_string();
     let mut decoder = decode::open_decoder(&stream, Dictionary::new())?
         .audio()
@@ -106,13 +109,32 @@ pub fn decode_audio(
             return Err(MediaError::Decode(why));
         }
     }
+    let duration_s = chunker.total as f64 / f64::from(SAMPLE_RATE);
+    // A file cut off between two packets decodes without an error: only the length the
+    // header announced (e.g. an MP3's Xing frame count) shows that most of it is missing.
+    let cut_off = trusted_s
+        .filter(|&announced| !chunker.stopped && duration_s < announced - cut_off_slack(announced))
+        .map(|announced| {
+            format!("the header announces {announced:.2} s of audio, the data ends at {duration_s:.2} s")
+        });
+    if chunker.total == 0 {
+        if let Some(why) = cut_off {
+            return Err(MediaError::Decode(why));
+        }
+    }
     Ok(AudioSummary {
-        duration_s: chunker.total as f64 / f64::from(SAMPLE_RATE),
+        duration_s,
         codec,
         source_rate,
         channels,
-        truncated: end.first_error,
+        truncated: end.first_error.or(cut_off),
     })
+}
+
+/// How much shorter than announced decoded audio may be and still count as whole: encoder
+/// delay and padding are tens of milliseconds; a cut-off file misses more.
+fn cut_off_slack(announced_s: f64) -> f64 {
+    (0.02 * announced_s).max(0.5)
 }
 
 /// Collects output samples into chunks and hands each full one to the callback.

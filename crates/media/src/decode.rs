@@ -75,6 +75,20 @@ pub(crate) fn announced_duration(input: &Input, stream: &Stream) -> Option<f64> 
     (container > 0).then(|| container as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE))
 }
 
+/// The duration the container announces, as [`announced_duration`], but only when it was
+/// read from the file (a header, an index, timestamps), not guessed from the bitrate and the
+/// file size: a guess shrinks with a cut-off file and can be far off for variable bitrates,
+/// so it cannot tell a short file from a truncated one.
+pub(crate) fn trusted_duration(input: &Input, stream: &Stream) -> Option<f64> {
+    // SAFETY: `as_ptr` points at the live AVFormatContext that `input` owns; the call only
+    // reads one of its fields.
+    let method = unsafe { ffmpeg::ffi::av_fmt_ctx_get_duration_estimation_method(input.as_ptr()) };
+    if method == ffmpeg::ffi::AVDurationEstimationMethod::AVFMT_DURATION_FROM_BITRATE {
+        return None;
+    }
+    announced_duration(input, stream)
+}
+
 /// Opens the decoder for `stream` with extra AVCodecContext `options` (e.g. `max_pixels`).
 pub(crate) fn open_decoder(
     stream: &Stream,

@@ -590,11 +590,13 @@ fn stereo_tone_wav(rate: u32, seconds: f64) -> Vec<u8> {
 }
 
 #[test]
-fn corrupt_mp3_gives_partial_audio_without_panicking() {
+fn corrupt_mp3_gives_partial_audio_marked_truncated() {
     match decode_all(&speech("corrupt.mp3"), 1.0) {
         Ok((samples, summary)) => {
             let length = samples.len() as f64 / f64::from(SAMPLE_RATE);
             assert!(length > 0.1 && length < 1.5, "{length} s, {summary:?}");
+            // It ends cleanly between two frames; its Xing header announces 5 s.
+            assert!(summary.truncated.is_some(), "{summary:?}");
         }
         Err(error) => assert!(matches!(error, MediaError::Decode(_)), "{error}"),
     }
