@@ -3,14 +3,17 @@
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Subcommand, ValueEnum};
-use rampart_hashbank::{BankConfig, BankKind, Entry, EntryHash, ImportFormat, ImportOptions};
+use rampart_hashbank::{
+    BankConfig, BankError, BankKind, BankSet, Batch, Entry, EntryHash, ImportFormat, ImportOptions,
+};
 use rampart_image::{content_hashes, decode_for_pdq, Limits};
 use rampart_types::Label;
 
 use crate::datadir::DataDir;
 use crate::image_cmd::read_capped;
+use crate::scan::{report_failure, Input};
 use crate::InputError;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -26,6 +29,9 @@ pub enum KindArg {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum HashFormat {
+    /// Each line as it comes: whatever `rampart hash pdq|exact|vpdq` print, the reference
+    /// tools' outputs, or bare hashes (the forms are listed when a line is not understood).
+    Auto,
     /// One hash per line (64 hex digits for PDQ; 32 or 64 for exact banks).
     List,
     /// The reference pdq-photo-hasher output: `hash,quality,file` per line.
@@ -54,9 +60,10 @@ pub enum BankAction {
         /// Match rotated and mirrored copies too (new PDQ bank).
         #[arg(long)]
         dihedral: bool,
-        /// Kind of a new bank.
-        #[arg(long, value_enum, default_value = "pdq")]
-        kind: KindArg,
+        /// Kind of a new bank (default: what the --hashes list holds, else pdq; a list of
+        /// bare 64-digit hashes is taken for PDQ: give --kind exact for SHA-256 digests).
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
         /// A note stored with each entry (default: the file name).
         #[arg(long)]
         note: Option<String>,
@@ -67,7 +74,7 @@ pub enum BankAction {
         #[arg(long)]
         hashes: Option<PathBuf>,
         /// Format of --hashes.
-        #[arg(long, value_enum, default_value = "list")]
+        #[arg(long, value_enum, default_value = "auto")]
         format: HashFormat,
         /// With --hashes: skip bad lines (reported on stderr) instead of refusing the file.
         #[arg(long)]
@@ -93,6 +100,154 @@ pub enum BankAction {
     },
 }
 
+/// The arguments of `bank add`.
+struct AddArgs {
+    bank: String,
+    label: Option<String>,
+    threshold: Option<u32>,
+    min_quality: Option<u8>,
+    dihedral: bool,
+    kind: Option<KindArg>,
+    note: Option<String>,
+    force: bool,
+    hashes: Option<PathBuf>,
+    format: HashFormat,
+    lenient: bool,
+    files: Vec<PathBuf>,
+}
+
+/// `bank add`: every input is read, hashed and parsed first, then all entries are added in
+/// one step (`BankSet::add_batch`), so a failure anywhere leaves the data dir as it was, with
+/// no new, empty bank.
+fn add(banks: &mut BankSet, args: AddArgs) -> Result<()> {
+    let AddArgs { bank, note, .. } = &args;
+    if args.hashes.is_none() && args.files.is_empty() {
+        bail!(InputError(
+            "give image or video files, or --hashes FILE".into()
+        ));
+    }
+    let hash_text = match &args.hashes {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| InputError(format!("invalid_request: {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let (create, kind) = match banks.bank(bank) {
+        Some(existing) => (None, existing.config().kind),
+        None => {
+            let Some(label) = &args.label else {
+                bail!(InputError(format!(
+                    "bank '{bank}' is new: give it a --label"
+                )));
+            };
+            label
+                .parse::<Label>()
+                .map_err(|e| InputError(format!("--label {label}: {e}")))?;
+            // A new bank holds what the hash list holds, unless told otherwise.
+            let kind = match (args.kind, &hash_text) {
+                (Some(KindArg::Pdq), _) | (None, None) => BankKind::Pdq,
+                (Some(KindArg::Exact), _) => BankKind::Exact,
+                (Some(KindArg::Vpdq), _) => BankKind::Vpdq,
+                (None, Some(text)) => rampart_hashbank::import::sniff_kind(text),
+            };
+            let mut config = match kind {
+                BankKind::Pdq => BankConfig::pdq(bank, label),
+                BankKind::Exact => BankConfig::exact(bank, label),
+                BankKind::Vpdq => BankConfig::vpdq(bank, label),
+            };
+            config.threshold = args.threshold.unwrap_or(config.threshold);
+            config.min_quality = args.min_quality.unwrap_or(config.min_quality);
+            config.dihedral = args.dihedral;
+            (Some(config), kind)
+        }
+    };
+    let mut batch = Batch::default();
+    let mut skipped = Vec::new();
+    if let (Some(text), Some(path)) = (&hash_text, &args.hashes) {
+        let format = match args.format {
+            HashFormat::Auto => ImportFormat::Auto,
+            HashFormat::List => ImportFormat::HashList,
+            HashFormat::PdqHasher => ImportFormat::PdqPhotoHasher,
+            HashFormat::Vpdq => ImportFormat::VpdqHashFile,
+        };
+        let (lines, report) = rampart_hashbank::import::parse(text, format, kind, args.lenient)
+            .map_err(|e| InputError(format!("invalid_request: {}: {e}", path.display())))?;
+        batch.lines = lines;
+        if kind == BankKind::Vpdq {
+            // The whole list is one video: its note is the given one, else the list's name.
+            let list_note = note.clone().unwrap_or_else(|| path.display().to_string());
+            for (_, entry) in &mut batch.lines {
+                entry.note.get_or_insert_with(|| list_note.clone());
+            }
+        }
+        skipped = report.skipped;
+    }
+    let limits = Limits::default();
+    for file in &args.files {
+        let name = file.display().to_string();
+        let note = note.clone().unwrap_or_else(|| name.clone());
+        if kind == BankKind::Vpdq {
+            let entry = crate::media_cmd::video_entry(file)?.with_note(note);
+            batch.named.push((name, entry));
+            continue;
+        }
+        let bytes = read_capped(file, limits.max_bytes)
+            .map_err(|(code, message)| InputError(format!("{code}: {name}: {message}")))?;
+        match kind {
+            BankKind::Pdq => {
+                let image = decode_for_pdq(&bytes, &limits).map_err(|e| {
+                    InputError(format!("{}: {}: {e}", e.code().as_str(), file.display()))
+                })?;
+                let out = rampart_pdq::hash(&image.pixels());
+                let entry = Entry::new(EntryHash::Pdq(out.hash))
+                    .with_quality(out.quality)
+                    .with_note(note);
+                batch.named.push((name, entry));
+            }
+            BankKind::Exact => {
+                let h = content_hashes(&bytes);
+                let md5 = Entry::new(EntryHash::md5(&h.md5)?).with_note(note.clone());
+                let sha256 = Entry::new(EntryHash::sha256(&h.sha256)?).with_note(note);
+                batch.named.push((name.clone(), md5));
+                batch.named.push((name, sha256));
+            }
+            BankKind::Vpdq => unreachable!("video files are hashed above"),
+        }
+    }
+    let ids: Vec<String> = batch.named.iter().map(|(_, e)| e.id.clone()).collect();
+    let options = ImportOptions {
+        lenient: args.lenient,
+        force: args.force,
+    };
+    let created = create.is_some();
+    let report =
+        banks
+            .add_batch(bank, create, batch, options)
+            .map_err(|e| match (&e, &args.hashes) {
+                (BankError::BadLine { .. }, Some(path)) => {
+                    InputError(format!("invalid_request: {}: {e}", path.display()))
+                }
+                _ => InputError(format!("bank '{bank}': {e}")),
+            })?;
+    if created {
+        eprintln!("rampart: created bank '{bank}'");
+    }
+    for skipped in skipped.iter().chain(&report.skipped) {
+        eprintln!("rampart: skipped: {skipped}");
+    }
+    if args.hashes.is_some() {
+        let from_list = report.added.saturating_sub(ids.len());
+        eprintln!("rampart: added {from_list} hash(es) from the list to '{bank}'");
+    }
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    for id in ids {
+        writeln!(out, "{id}")?;
+    }
+    Ok(())
+}
+
 pub fn run(data: &Path, action: BankAction) -> Result<()> {
     let dir = DataDir::new(data);
     let mut banks = dir.banks()?;
@@ -110,90 +265,23 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
             format,
             lenient,
             files,
-        } => {
-            if hashes.is_none() && files.is_empty() {
-                bail!(InputError(
-                    "give image or video files, or --hashes FILE".into()
-                ));
-            }
-            if banks.bank(&bank).is_none() {
-                let Some(label) = label else {
-                    bail!(InputError(format!(
-                        "bank '{bank}' is new: give it a --label"
-                    )));
-                };
-                label
-                    .parse::<Label>()
-                    .map_err(|e| InputError(format!("--label {label}: {e}")))?;
-                let mut config = match kind {
-                    KindArg::Pdq => BankConfig::pdq(&bank, label),
-                    KindArg::Exact => BankConfig::exact(&bank, label),
-                    KindArg::Vpdq => BankConfig::vpdq(&bank, label),
-                };
-                config.threshold = threshold.unwrap_or(config.threshold);
-                config.min_quality = min_quality.unwrap_or(config.min_quality);
-                config.dihedral = dihedral;
-                banks.create_bank(config)?;
-                eprintln!("rampart: created bank '{bank}'");
-            }
-            let bank_kind = banks.bank(&bank).expect("exists").config().kind;
-            if let Some(path) = hashes {
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                let format = match format {
-                    HashFormat::List => ImportFormat::HashList,
-                    HashFormat::PdqHasher => ImportFormat::PdqPhotoHasher,
-                    HashFormat::Vpdq => ImportFormat::VpdqHashFile,
-                };
-                let report =
-                    banks.import(&bank, &text, format, ImportOptions { lenient, force })?;
-                for skipped in &report.skipped {
-                    eprintln!("rampart: skipped: {skipped}");
-                }
-                eprintln!("rampart: added {} hash(es) to '{bank}'", report.added);
-            }
-            let limits = Limits::default();
-            let mut entries = Vec::new();
-            for file in &files {
-                if bank_kind == BankKind::Vpdq {
-                    let note = note.clone().unwrap_or_else(|| file.display().to_string());
-                    entries.push(crate::media_cmd::video_entry(file)?.with_note(note));
-                    continue;
-                }
-                let bytes = read_capped(file, limits.max_bytes).map_err(|(code, message)| {
-                    InputError(format!("{}: {message}", code.as_str()))
-                })?;
-                let note = note.clone().unwrap_or_else(|| file.display().to_string());
-                match bank_kind {
-                    BankKind::Pdq => {
-                        let image = decode_for_pdq(&bytes, &limits).map_err(|e| {
-                            InputError(format!("{}: {}: {e}", e.code().as_str(), file.display()))
-                        })?;
-                        let out = rampart_pdq::hash(&image.pixels());
-                        entries.push(
-                            Entry::new(EntryHash::Pdq(out.hash))
-                                .with_quality(out.quality)
-                                .with_note(note),
-                        );
-                    }
-                    BankKind::Exact => {
-                        let h = content_hashes(&bytes);
-                        entries.push(Entry::new(EntryHash::md5(&h.md5)?).with_note(note.clone()));
-                        entries.push(Entry::new(EntryHash::sha256(&h.sha256)?).with_note(note));
-                    }
-                    BankKind::Vpdq => unreachable!("video files are hashed above"),
-                }
-            }
-            if !entries.is_empty() {
-                let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
-                banks.add_entries(&bank, entries, force)?;
-                let stdout = io::stdout();
-                let mut out = stdout.lock();
-                for id in ids {
-                    writeln!(out, "{id}")?;
-                }
-            }
-        }
+        } => add(
+            &mut banks,
+            AddArgs {
+                bank,
+                label,
+                threshold,
+                min_quality,
+                dihedral,
+                kind,
+                note,
+                force,
+                hashes,
+                format,
+                lenient,
+                files,
+            },
+        )?,
         BankAction::List { bank: None } => {
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
@@ -251,8 +339,8 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
             let mut failures = 0;
             for file in &files {
                 let result = read_capped(file, limits.max_bytes).and_then(|bytes| {
-                    let image = decode_for_pdq(&bytes, &limits)
-                        .map_err(|e| (e.code(), format!("{}: {e}", file.display())))?;
+                    let image =
+                        decode_for_pdq(&bytes, &limits).map_err(|e| (e.code(), e.to_string()))?;
                     Ok((
                         content_hashes(&bytes),
                         rampart_pdq::hash_dihedral(&image.pixels()),
@@ -276,11 +364,7 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
                     }
                     Err((code, message)) => {
                         failures += 1;
-                        writeln!(
-                            out,
-                            "{}",
-                            serde_json::json!({"error": {"code": code, "message": message}})
-                        )?;
+                        report_failure(&mut out, Input::File(file), code, &message)?;
                     }
                 }
             }

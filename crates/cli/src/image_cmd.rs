@@ -10,7 +10,7 @@ use rampart_image::{content_hashes, decode_for_pdq, Limits};
 use rampart_types::{ErrorCode, Suggestion};
 
 use crate::datadir::DataDir;
-use crate::scan::{write_error, write_json};
+use crate::scan::{report_failure, stop_exit, write_json, FileVerdict, Input};
 use crate::FailOn;
 
 #[derive(Args)]
@@ -29,8 +29,8 @@ pub struct ImageArgs {
     client_id: Option<String>,
 }
 
-/// One verdict per file, in order; a file that cannot be read gets an error line and the
-/// command exits 2 after the others.
+/// One line per file, in order: its verdict (with `file`), or, when it cannot be moderated,
+/// an error line (also reported on stderr); the command then exits 2 after the others.
 pub fn scan_image(data: &Path, args: ImageArgs) -> Result<ExitCode> {
     let dir = DataDir::new(data);
     let policy = dir.policy(args.policy.as_deref())?;
@@ -40,69 +40,54 @@ pub fn scan_image(data: &Path, args: ImageArgs) -> Result<ExitCode> {
     let mut worst = Suggestion::Pass;
     let mut failures = 0;
     for file in &args.files {
-        let bytes = match read_capped(file, moderator.limits.max_bytes) {
-            Ok(bytes) => bytes,
-            Err((code, message)) => {
-                failures += 1;
-                write_error(&mut out, code, &message)?;
-                continue;
-            }
-        };
-        match moderator.verdict(&bytes, args.client_id.clone()) {
+        let result = read_capped(file, moderator.limits.max_bytes).and_then(|bytes| {
+            moderator
+                .verdict(&bytes, args.client_id.clone())
+                .map_err(|e| (e.code(), e.to_string()))
+        });
+        let written = match result {
             Ok(verdict) => {
                 worst = worst.max(verdict.suggestion);
-                if !write_json(&mut out, &verdict)? {
-                    return Ok(ExitCode::SUCCESS);
-                }
-            }
-            Err(error) => {
-                failures += 1;
-                write_error(
+                let file = file.display().to_string();
+                write_json(
                     &mut out,
-                    error.code(),
-                    &format!("{}: {error}", file.display()),
-                )?;
+                    &FileVerdict {
+                        file,
+                        verdict: &verdict,
+                    },
+                )?
             }
+            Err((code, message)) => {
+                failures += 1;
+                report_failure(&mut out, Input::File(file), code, &message)?
+            }
+        };
+        if !written {
+            return Ok(stop_exit(failures, worst, args.fail_on));
         }
     }
     out.flush().ok();
     if failures > 0 {
-        eprintln!("rampart: {failures} file(s) could not be moderated (see the error lines in the output)");
+        eprintln!("rampart: {failures} file(s) could not be moderated (see the error lines)");
         return Ok(ExitCode::from(2));
     }
     Ok(crate::exit_for(worst, args.fail_on))
 }
 
-/// Reads a file, refusing it before reading when it is larger than `max` bytes.
+/// Reads a file, refusing it before reading when it is larger than `max` bytes. The error's
+/// message does not repeat the file name.
 pub fn read_capped(file: &Path, max: usize) -> std::result::Result<Vec<u8>, (ErrorCode, String)> {
-    let meta = std::fs::metadata(file).map_err(|e| {
-        (
-            ErrorCode::InvalidRequest,
-            format!("{}: {e}", file.display()),
-        )
-    })?;
+    let meta = std::fs::metadata(file).map_err(|e| (ErrorCode::InvalidRequest, e.to_string()))?;
     if !meta.is_file() {
-        return Err((
-            ErrorCode::InvalidRequest,
-            format!("{}: not a file", file.display()),
-        ));
+        return Err((ErrorCode::InvalidRequest, "not a file".into()));
     }
     if meta.len() > max as u64 {
         return Err((
             ErrorCode::PayloadTooLarge,
-            format!(
-                "{}: {} bytes is over the limit of {max} bytes",
-                file.display(),
-                meta.len()
-            ),
+            format!("{} bytes is over the limit of {max} bytes", meta.len()),
         ));
     }
-    std::fs::read(file).map_err(|e| {
-        (
-            ErrorCode::InvalidRequest,
-            format!("{}: {e}", file.display()),
-        )
-    })
+    std::fs::read(file).map_err(|e| (ErrorCode::InvalidRequest, e.to_string()))
 }
 
 #[derive(Subcommand)]
@@ -139,8 +124,7 @@ pub fn hash(what: HashWhat) -> Result<ExitCode> {
                 let h = content_hashes(&bytes);
                 return Ok(format!("{},{}", h.md5, h.sha256));
             }
-            let image = decode_for_pdq(&bytes, &limits)
-                .map_err(|e| (e.code(), format!("{}: {e}", file.display())))?;
+            let image = decode_for_pdq(&bytes, &limits).map_err(|e| (e.code(), e.to_string()))?;
             let out = rampart_pdq::hash_dihedral(&image.pixels());
             let hashes: Vec<String> = if dihedral {
                 out.hashes.iter().map(|h| h.to_string()).collect()
@@ -158,7 +142,7 @@ pub fn hash(what: HashWhat) -> Result<ExitCode> {
             Err((code, message)) => {
                 failures += 1;
                 out.flush().ok();
-                eprintln!("rampart: {}: {message}", code.as_str());
+                eprintln!("rampart: {code}: {}: {message}", file.display());
             }
         }
     }

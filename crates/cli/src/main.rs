@@ -1,7 +1,9 @@
 //! The `rampart` binary: the command line of the README (`rampart --help`).
 //!
-//! Verdicts go to stdout as JSON, diagnostics to stderr. Exit codes: 0 success, 1 when a verdict
-//! reaches `--fail-on`, 2 for usage or input errors (with a one-line reason on stderr).
+//! Verdicts go to stdout as JSON, one line per input (a file's verdict carries its `file`; an
+//! input that could not be judged gets an error line with its stable code instead), diagnostics
+//! to stderr. Exit codes: 0 success, 1 when a verdict reaches `--fail-on`, 2 for usage or input
+//! errors (with a one-line reason per failed input on stderr).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,13 +98,15 @@ enum HashWhat {
 enum ScanWhat {
     /// Moderate text given as an argument, or read from stdin with `-` (or no argument).
     Text(scan::TextArgs),
-    /// Moderate image files: hash banks, image model, QR codes and OCR; one verdict per file.
+    /// Moderate image files: hash banks, image model, QR codes and OCR; one line per file, its
+    /// verdict or its error.
     Image(image_cmd::ImageArgs),
-    /// Moderate a video: sampled frames (banks, image model, QR, OCR), vPDQ against video
-    /// banks, and speech in its audio track; evidence carries t_start/t_end.
+    /// Moderate videos: sampled frames (banks, image model, QR, OCR), vPDQ against video
+    /// banks, and speech in the audio track; evidence carries t_start/t_end; one line per
+    /// file, its verdict or its error.
     Video(media_cmd::MediaArgs),
-    /// Moderate audio: speech recognition, then the text engine; evidence carries
-    /// t_start/t_end and the recognised words.
+    /// Moderate audio files: speech recognition, then the text engine; evidence carries
+    /// t_start/t_end and the recognised words; one line per file, its verdict or its error.
     Audio(media_cmd::MediaArgs),
 }
 

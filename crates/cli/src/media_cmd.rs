@@ -11,21 +11,23 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rampart_media::video::VideoLimits;
 use rampart_media::vpdq::{format_line, hash_video, VpdqOptions};
+use rampart_types::{ErrorCode, Suggestion, Verdict};
 use sha2::{Digest, Sha256};
 
 use crate::datadir::DataDir;
-use crate::scan::{write_error, write_json};
+use crate::scan::{report_failure, stop_exit, write_json, FileVerdict, Input};
 use crate::FailOn;
 
 #[derive(Args)]
 pub struct MediaArgs {
-    /// The video or audio file (the container and codecs are read from the bytes, not the
+    /// The video or audio files (the container and codecs are read from the bytes, not the
     /// extension).
-    file: PathBuf,
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
     /// A TOML policy file (default: policy.toml in the data dir, else the built-in policy).
     #[arg(long)]
     policy: Option<PathBuf>,
-    /// Exit 1 when the verdict reaches this level.
+    /// Exit 1 when any verdict reaches this level.
     #[arg(long, value_enum)]
     fail_on: Option<FailOn>,
     /// The caller's id for the content, copied into `content_ref.client_id`.
@@ -40,24 +42,60 @@ pub enum MediaKind {
     Audio,
 }
 
-/// One verdict for the file; a file that cannot be moderated gets an error line and exit 2.
+/// One line per file, in order: its verdict (with `file`), or, when it cannot be moderated,
+/// an error line (also reported on stderr); the command then exits 2 after the others.
 pub fn scan_media(data: &Path, kind: MediaKind, args: MediaArgs) -> Result<ExitCode> {
     let dir = DataDir::new(data);
     let policy = dir.policy(args.policy.as_deref())?;
     let moderator = dir.media_moderator(policy)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let sha256 = match file_sha256(&args.file) {
-        Ok(sha) => sha,
-        Err(e) => {
-            write_error(
-                &mut out,
-                rampart_types::ErrorCode::InvalidRequest,
-                &format!("{}: {e}", args.file.display()),
-            )?;
-            return Ok(ExitCode::from(2));
+    let mut worst = Suggestion::Pass;
+    let mut failures = 0;
+    for file in &args.files {
+        let result = match file_sha256(file) {
+            Ok(sha256) => moderate_file(&moderator, kind, file, sha256, args.client_id.clone())
+                .map_err(|e| (e.code(), e.to_string())),
+            Err(e) => Err((ErrorCode::InvalidRequest, e.to_string())),
+        };
+        let written = match result {
+            Ok(verdict) => {
+                worst = worst.max(verdict.suggestion);
+                let file = file.display().to_string();
+                write_json(
+                    &mut out,
+                    &FileVerdict {
+                        file,
+                        verdict: &verdict,
+                    },
+                )?
+            }
+            Err((code, message)) => {
+                failures += 1;
+                report_failure(&mut out, Input::File(file), code, &message)?
+            }
+        };
+        // Each line as soon as its file is done: the next may take minutes.
+        out.flush().ok();
+        if !written {
+            return Ok(stop_exit(failures, worst, args.fail_on));
         }
-    };
+    }
+    if failures > 0 {
+        eprintln!("rampart: {failures} file(s) could not be moderated (see the error lines)");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(crate::exit_for(worst, args.fail_on))
+}
+
+/// One file's verdict, with a progress bar on a terminal.
+fn moderate_file(
+    moderator: &rampart_moderate::MediaModerator,
+    kind: MediaKind,
+    file: &Path,
+    sha256: String,
+    client_id: Option<String>,
+) -> std::result::Result<Verdict, rampart_moderate::MediaModerateError> {
     let bar = progress_bar();
     let mut report = |fraction: f32| {
         if let Some(bar) = &bar {
@@ -66,32 +104,13 @@ pub fn scan_media(data: &Path, kind: MediaKind, args: MediaArgs) -> Result<ExitC
         true
     };
     let result = match kind {
-        MediaKind::Video => {
-            moderator.video_verdict(&args.file, sha256, args.client_id.clone(), &mut report)
-        }
-        MediaKind::Audio => {
-            moderator.audio_verdict(&args.file, sha256, args.client_id.clone(), &mut report)
-        }
+        MediaKind::Video => moderator.video_verdict(file, sha256, client_id, &mut report),
+        MediaKind::Audio => moderator.audio_verdict(file, sha256, client_id, &mut report),
     };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    match result {
-        Ok(verdict) => {
-            write_json(&mut out, &verdict)?;
-            out.flush().ok();
-            Ok(crate::exit_for(verdict.suggestion, args.fail_on))
-        }
-        Err(error) => {
-            write_error(
-                &mut out,
-                error.code(),
-                &format!("{}: {error}", args.file.display()),
-            )?;
-            out.flush().ok();
-            Ok(ExitCode::from(2))
-        }
-    }
+    result
 }
 
 /// A progress bar on stderr when it is a terminal (per mille of the work).

@@ -62,29 +62,28 @@ pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
             number += 1;
             if truncated {
                 input_errors += 1;
-                write_error(
-                    &mut out,
-                    ErrorCode::PayloadTooLarge,
-                    &format!("line {number} is longer than {MAX_INPUT_BYTES} bytes"),
-                )?;
+                let why = format!("the line is longer than {MAX_INPUT_BYTES} bytes");
+                let code = ErrorCode::PayloadTooLarge;
+                if !report_failure(&mut out, Input::Line(number), code, &why)? {
+                    return Ok(ExitCode::from(2));
+                }
                 continue;
             }
             let text = match decode(&line, args.lossy) {
                 Ok(text) => text,
                 Err(reason) => {
                     input_errors += 1;
-                    write_error(
-                        &mut out,
-                        ErrorCode::InvalidRequest,
-                        &format!("line {number}: {reason}"),
-                    )?;
+                    let code = ErrorCode::InvalidRequest;
+                    if !report_failure(&mut out, Input::Line(number), code, &reason)? {
+                        return Ok(ExitCode::from(2));
+                    }
                     continue;
                 }
             };
             let verdict = moderator.verdict(&text, args.client_id.clone());
             worst = worst.max(verdict.suggestion);
             if !write_json(&mut out, &verdict)? {
-                return Ok(ExitCode::SUCCESS);
+                return Ok(stop_exit(input_errors, worst, args.fail_on));
             }
         }
     } else {
@@ -107,7 +106,12 @@ pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
                 match String::from_utf8(bytes) {
                     Ok(text) => text,
                     Err(e) if args.lossy => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                    Err(e) => return Err(InputError(utf8_error(e.utf8_error())).into()),
+                    Err(e) => {
+                        let why = utf8_error(e.utf8_error());
+                        return Err(
+                            InputError(format!("{}: {why}", ErrorCode::InvalidRequest)).into()
+                        );
+                    }
                 }
             }
         };
@@ -123,6 +127,15 @@ pub fn scan_text(data: &Path, args: TextArgs) -> Result<ExitCode> {
     Ok(crate::exit_for(worst, args.fail_on))
 }
 
+/// The exit code when stdout was closed early: what was seen so far decides.
+pub(crate) fn stop_exit(failures: usize, worst: Suggestion, fail_on: Option<FailOn>) -> ExitCode {
+    if failures > 0 {
+        ExitCode::from(2)
+    } else {
+        crate::exit_for(worst, fail_on)
+    }
+}
+
 /// UTF-8 text from bytes; invalid UTF-8 is refused with its byte offset unless `lossy`.
 fn decode(bytes: &[u8], lossy: bool) -> std::result::Result<std::borrow::Cow<'_, str>, String> {
     match std::str::from_utf8(bytes) {
@@ -134,8 +147,7 @@ fn decode(bytes: &[u8], lossy: bool) -> std::result::Result<std::borrow::Cow<'_,
 
 fn utf8_error(e: std::str::Utf8Error) -> String {
     format!(
-        "{}: invalid UTF-8 at byte {} (use --lossy to replace it)",
-        ErrorCode::InvalidRequest,
+        "invalid UTF-8 at byte {} (use --lossy to replace it)",
         e.valid_up_to()
     )
 }
@@ -197,11 +209,61 @@ pub(crate) fn write_json(out: &mut impl Write, value: &impl serde::Serialize) ->
     }
 }
 
-pub(crate) fn write_error(out: &mut impl Write, code: ErrorCode, message: &str) -> Result<bool> {
-    write_json(
-        out,
-        &serde_json::json!({"error": {"code": code, "message": message}}),
-    )
+/// The input a failure is about: a file, or a line of `--jsonl` input.
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a> {
+    File(&'a Path),
+    Line(usize),
+}
+
+/// Reports an input that got no verdict: one line on stderr, `rampart: CODE: FILE: why` (or
+/// `line N`), and one JSON line in the output in place of its verdict,
+/// `{"file": …, "error": {"code", "message"}}` (or `"line": N`), so the output keeps one line
+/// per input. Returns false when stdout was closed.
+pub(crate) fn report_failure(
+    out: &mut impl Write,
+    input: Input<'_>,
+    code: ErrorCode,
+    message: &str,
+) -> Result<bool> {
+    let (file, line) = match input {
+        Input::File(file) => {
+            eprintln!("rampart: {code}: {}: {message}", file.display());
+            (Some(file.display().to_string()), None)
+        }
+        Input::Line(number) => {
+            eprintln!("rampart: {code}: line {number}: {message}");
+            (None, Some(number))
+        }
+    };
+    let error = ErrorBody { code, message };
+    write_json(out, &ErrorLine { file, line, error })
+}
+
+/// The output line of an input that got no verdict (fields in this order).
+#[derive(serde::Serialize)]
+struct ErrorLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    error: ErrorBody<'a>,
+}
+
+/// The error shape of the HTTP API: a stable code and a message.
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    code: ErrorCode,
+    message: &'a str,
+}
+
+/// A verdict on a file as the CLI prints it: the verdict's fields (docs/API.md) with the
+/// file's path, as given, in `file` first.
+#[derive(serde::Serialize)]
+pub(crate) struct FileVerdict<'a> {
+    pub file: String,
+    #[serde(flatten)]
+    pub verdict: &'a rampart_types::Verdict,
 }
 
 #[cfg(test)]

@@ -58,6 +58,28 @@ pub fn rampart_at(data: &std::path::Path, args: &[&str]) -> std::process::Output
         .expect("rampart runs")
 }
 
+/// Runs `rampart --data DATA ARGS…` with `stdin` as its standard input, to completion.
+pub fn rampart_stdin(data: &std::path::Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rampart starts");
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    // Written from a thread: rampart may answer (and fill its stdout) before reading it all.
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("rampart runs");
+    writer.join().unwrap();
+    out
+}
+
 pub fn temp_dir(prefix: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("rampart-{prefix}-{}", unique()));
     std::fs::create_dir_all(&dir).unwrap();
