@@ -41,6 +41,10 @@ enum Task {
     Train {
         /// Which models: `text`.
         what: String,
+        /// Only choose the gate's thresholds again, with the models already in `--out` (for
+        /// tuning the gate's cue lists without retraining).
+        #[arg(long)]
+        gate_only: bool,
         /// The text corpora (default: the repository's data/text, or $RAMPART_CORPUS).
         #[arg(long)]
         corpus: Option<PathBuf>,
@@ -78,13 +82,22 @@ fn main() -> Result<()> {
                 other => bail!("unknown library '{other}': use profanity"),
             }
         }
-        Task::Train { what, corpus, out } => {
+        Task::Train {
+            what,
+            corpus,
+            out,
+            gate_only,
+        } => {
             if what != "text" {
                 bail!("unknown model set '{what}': use text");
             }
             let corpus = corpus.map_or_else(text_corpus_dir, Ok)?;
             let out = out.unwrap_or_else(rampart_textmodel::default_models_dir);
-            train::train_text(&corpus, &out)
+            if gate_only {
+                train::recalibrate_gate(&corpus, &out)
+            } else {
+                train::train_text(&corpus, &out)
+            }
         }
         Task::Bench {
             what,

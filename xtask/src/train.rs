@@ -22,8 +22,8 @@ use rampart_textmodel::heads::{
     train_head, HeadConfig, ESCALATION_BUDGET, HEAD_LABELS, STAGE1_STANDS_BUDGET,
 };
 use rampart_textmodel::{
-    train, EmbeddingHeads, TrainConfig, HATE_FILE, HEADS_FILE, HEADS_VERSION, MODEL_VERSION,
-    SELF_HARM_FILE, SPAM_FILE, TOXICITY_FILE,
+    train, EmbeddingHeads, Gate, LinearModel, Reason, TrainConfig, GATE_FILE, HATE_FILE,
+    HEADS_FILE, HEADS_VERSION, MODEL_VERSION, SELF_HARM_FILE, SPAM_FILE, TOXICITY_FILE,
 };
 use rampart_types::Label;
 
@@ -34,6 +34,9 @@ pub fn model_text(normaliser: &mut Normaliser, text: &str) -> String {
     rampart_text::model_text(&normalised, &mut out, &mut map);
     out
 }
+
+/// The weight of a labelled message in the fine-tuning loss (ordinary and hard negatives: 1).
+const LABELLED_WEIGHT: f32 = 2.0;
 
 /// The labels stage 1's toxicity model counts as abusive.
 fn abusive(case: &Case) -> bool {
@@ -160,26 +163,67 @@ pub fn train_text(corpus_dir: &Path, out_dir: &Path) -> Result<()> {
             path.display()
         );
     }
+    train_gate(&cases, &ham, &mut normaliser, fingerprint, out_dir)?;
     train_heads(corpus_dir, out_dir, &cases, &mut normaliser)
 }
 
-/// Stage 2: embeds the training texts once and fits one head per label.
-fn train_heads(
-    corpus_dir: &Path,
+/// The learned gate of stage 2: every suite message that is not an ordinary one (abuse and its
+/// hard negatives: counter-speech, quoting, negation, group mentions…) against ordinary
+/// sentences, innocent look-alikes and everyday SMS, over the model text and the gate's cue
+/// markers ([`Gate::learned_input`]). It decides who stage 2 reads, so it learns "worth a
+/// closer reading", not any one label.
+fn train_gate(
+    cases: &[Case],
+    ham: &Task,
+    normaliser: &mut Normaliser,
+    fingerprint: u64,
     out_dir: &Path,
+) -> Result<()> {
+    let task = corpus::with_extra_negatives(
+        split_cases(cases, |c| {
+            !matches!(c.group(), CaseGroup::Benign | CaseGroup::Scunthorpe)
+        }),
+        ham,
+    );
+    let cues = Gate::english();
+    let mut input = |v: Vec<(String, bool)>| -> Vec<(String, bool)> {
+        v.into_iter()
+            .map(|(t, y)| (cues.learned_input(&model_text(normaliser, &t)), y))
+            .collect()
+    };
+    let (tr, va, te) = (input(task.0), input(task.1), input(task.2));
+    let model = train(
+        "text-gate",
+        MODEL_VERSION,
+        fingerprint,
+        &tr,
+        &va,
+        &TrainConfig::default(),
+    );
+    let scored: Vec<(f32, bool)> = te.iter().map(|(t, y)| (model.predict(t), *y)).collect();
+    println!(
+        "{}",
+        EvalRow {
+            system: model.name_version(),
+            task: format!("not ordinary, test split ({} train)", tr.len()),
+            operating_point: "best recall @ FPR≤1%".to_owned(),
+            metrics: Metrics::best_recall_at_fpr(&scored, 0.01),
+        }
+    );
+    model.save(&out_dir.join(GATE_FILE))?;
+    Ok(())
+}
+
+/// One row of stage 2's training data: (model text, labels, split, ordinary).
+type HeadRow = (String, Vec<Label>, Split, bool);
+
+/// Stage 2's rows: the functional suite and everyday SMS (negatives for every head).
+fn head_rows(
+    corpus_dir: &Path,
     cases: &[Case],
     normaliser: &mut Normaliser,
-) -> Result<()> {
-    let encoder_dir = out_dir.join(rampart_textencoder::ENCODER_DIR);
-    let encoder = SentenceEncoder::load(&encoder_dir).with_context(|| {
-        format!(
-            "loading the sentence encoder from {} (scripts/fetch-models.sh fetches it; ./setup.sh runs that)",
-            encoder_dir.display()
-        )
-    })?;
-    let started = Instant::now();
-    // (model text, labels, split, ordinary); everyday SMS are negatives for every head.
-    let mut rows: Vec<(String, Vec<Label>, Split, bool)> = cases
+) -> Result<Vec<HeadRow>> {
+    let mut rows: Vec<HeadRow> = cases
         .iter()
         .map(|c| {
             let ordinary = matches!(c.group(), CaseGroup::Benign | CaseGroup::Scunthorpe);
@@ -198,6 +242,50 @@ fn train_heads(
         let split = corpus::split_of(&sms.text);
         rows.push((model_text(normaliser, &sms.text), Vec::new(), split, true));
     }
+    Ok(rows)
+}
+
+/// `cargo xtask train text --gate-only`: trains the learned gate again and chooses the gate's
+/// thresholds with the other models already in `out_dir`, rewriting them into the heads file.
+pub fn recalibrate_gate(corpus_dir: &Path, out_dir: &Path) -> Result<()> {
+    let cases = functional::load(corpus_dir)?;
+    let mut normaliser = Normaliser::new();
+    let ham = corpus::ham_task(corpus_dir)?;
+    train_gate(
+        &cases,
+        &ham,
+        &mut normaliser,
+        corpus::fingerprint(corpus_dir),
+        out_dir,
+    )?;
+    let rows = head_rows(corpus_dir, &cases, &mut normaliser)?;
+    let path = out_dir.join(HEADS_FILE);
+    let mut heads = EmbeddingHeads::load(&path)?;
+    let (escalate_from, stands_from, gate_from) = stage1_thresholds(out_dir, &rows)?;
+    heads.escalate_from = Some(escalate_from);
+    heads.stage1_stands_from = Some(stands_from);
+    heads.gate_from = Some(gate_from);
+    heads.save(&path)?;
+    eprintln!("gate thresholds rewritten into {}", path.display());
+    Ok(())
+}
+
+/// Stage 2: embeds the training texts once and fits one head per label.
+fn train_heads(
+    corpus_dir: &Path,
+    out_dir: &Path,
+    cases: &[Case],
+    normaliser: &mut Normaliser,
+) -> Result<()> {
+    let encoder_dir = out_dir.join(rampart_textencoder::ENCODER_DIR);
+    let encoder = SentenceEncoder::load(&encoder_dir).with_context(|| {
+        format!(
+            "loading the sentence encoder from {} (scripts/fetch-models.sh fetches it; ./setup.sh runs that)",
+            encoder_dir.display()
+        )
+    })?;
+    let started = Instant::now();
+    let mut rows = head_rows(corpus_dir, cases, normaliser)?;
     rows.retain(|(_, _, split, _)| *split != Split::Test);
 
     // Fine-tune the encoder's top layers on the train split (all five labels at once), then
@@ -233,7 +321,16 @@ fn train_heads(
                 .iter()
                 .map(|l| f32::from(u8::from(labels.contains(l))))
                 .collect();
-            (i, targets, 1.0)
+            // Labelled messages count twice: they are one in three of the rows, and a missed
+            // threat costs more than a closer reading of an ordinary message (the heads'
+            // operating points, chosen on the validation split, keep the false positives in
+            // budget).
+            let weight = if labels.is_empty() {
+                1.0
+            } else {
+                LABELLED_WEIGHT
+            };
+            (i, targets, weight)
         })
         .collect();
     tuning.train(&examples, &config, |r| {
@@ -287,10 +384,11 @@ fn train_heads(
         );
         heads.push(head);
     }
-    let (escalate_from, stands_from) = stage1_thresholds(out_dir, &rows)?;
+    let (escalate_from, stands_from, gate_from) = stage1_thresholds(out_dir, &rows)?;
     let heads = EmbeddingHeads {
         escalate_from: Some(escalate_from),
         stage1_stands_from: Some(stands_from),
+        gate_from: Some(gate_from),
         name: "text-heads".to_owned(),
         version: HEADS_VERSION,
         encoder: encoder.name_version(),
@@ -308,54 +406,179 @@ fn train_heads(
     Ok(())
 }
 
-/// Two stage-1 thresholds chosen on the validation split, with the stage-1 models just trained
-/// into `out_dir` (rows are (model text, labels, split, ordinary)):
-/// - the score from which the gate escalates: the lowest that escalates at most
-///   [`ESCALATION_BUDGET`] of the ordinary messages (ordinary and Scunthorpe sentences,
-///   everyday SMS) by itself, but never above the gate's default;
-/// - the score from which a stage-1 score stands beside the heads' in an escalated message:
-///   the lowest that at most [`STAGE1_STANDS_BUDGET`] of the ordinary messages reach.
-fn stage1_thresholds(
-    out_dir: &Path,
-    rows: &[(String, Vec<Label>, Split, bool)],
-) -> Result<(f32, f32)> {
+/// Three thresholds chosen on the validation split, with the stage-1 models and the learned
+/// gate just trained into `out_dir` (rows are (model text, labels, split, ordinary)):
+/// - the stage-1 score and the learned gate's score from which the gate escalates: together
+///   with term hits, they may escalate at most [`ESCALATION_BUDGET`] of the
+///   ordinary messages (ordinary and Scunthorpe sentences, everyday SMS); of the pairs that
+///   keep the budget, the one that escalates the most labelled messages;
+/// - the score from which a stage-1 score stands on its own when stage 2 is loaded: the
+///   lowest that at most [`STAGE1_STANDS_BUDGET`] of the ordinary messages reach.
+fn stage1_thresholds(out_dir: &Path, rows: &[HeadRow]) -> Result<(f32, f32, f32)> {
     let models = rampart_textmodel::TextModels::load_dir(out_dir)?;
-    let stage1_max = |text: &str| rampart_textmodel::max_abuse_score(&models.score(text));
-    let mut ordinary: Vec<f32> = rows
-        .iter()
-        .filter(|(_, _, split, ordinary)| *split == Split::Validation && *ordinary)
-        .map(|(t, _, _, _)| stage1_max(t))
-        .collect();
-    ordinary.sort_by(|a, b| b.total_cmp(a));
-    // Just above the score of the first ordinary message that must stay below.
-    let above = |budget: f64, fallback: f32| {
-        let allowed = (ordinary.len() as f64 * budget).floor() as usize;
-        ordinary
-            .get(allowed)
-            .map_or(fallback, |s| s + 1e-4)
-            .clamp(0.05, 1.0)
+    let gate_model = LinearModel::load(&out_dir.join(GATE_FILE))?;
+    let engine = rampart_text::TextEngine::with_builtin_libraries();
+    let terms_only = rampart_text::ScanOptions {
+        models: false,
+        contacts: false,
+        ..rampart_text::ScanOptions::default()
     };
-    // Never above the default: every message stage 1 would flag (review from 0.4) must be
-    // read by stage 2, which is where stage 1's false positives are dropped.
-    let escalate_from = above(ESCALATION_BUDGET, rampart_textmodel::gate::UNCERTAIN_FROM)
-        .min(rampart_textmodel::gate::UNCERTAIN_FROM);
-    let stands_from = above(STAGE1_STANDS_BUDGET, 1.0).max(0.5);
-    let abusive: Vec<f32> = rows
+    // Term hits, the one reason that escalates beside the two scores (the cue lists are the
+    // learned gate's features).
+    let cues = Gate::english().with_uncertain_from(1.0);
+    // (stage-1 score, learned gate score, escalated by a term hit, ordinary, labelled)
+    let scored: Vec<(f32, f32, bool, bool, bool)> = rows
         .iter()
-        .filter(|(_, labels, split, _)| *split == Split::Validation && !labels.is_empty())
-        .map(|(t, _, _, _)| stage1_max(t))
+        .filter(|(_, _, split, _)| *split == Split::Validation)
+        .map(|(text, labels, _, ordinary)| {
+            let stage1 = rampart_textmodel::max_abuse_score(&models.score(text));
+            let signals = engine.scan(text, &terms_only).signals;
+            let abuse = signals
+                .iter()
+                .any(|s| rampart_text::cascade::escalating_label(&s.label));
+            let profanity = signals.iter().any(|s| s.label == Label::Profanity);
+            let by_terms = cues
+                .reasons(text, abuse, profanity, 0.0)
+                .contains(&Reason::TermHit);
+            (
+                stage1,
+                gate_model.predict(&cues.learned_input(text)),
+                by_terms,
+                *ordinary,
+                !labels.is_empty(),
+            )
+        })
         .collect();
-    for (what, threshold) in [
-        ("escalates", escalate_from),
-        ("stands beside the heads", stands_from),
+    let ordinary_count = scored.iter().filter(|r| r.3).count();
+    // RAMPART_ESCALATION_BUDGET overrides the budget for experiments.
+    let budget = std::env::var("RAMPART_ESCALATION_BUDGET")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(ESCALATION_BUDGET);
+    let allowed = (ordinary_count as f64 * budget).floor() as usize;
+    // Candidate thresholds: just above each of the highest-scoring ordinary messages (a lower
+    // threshold alone escalates more than the budget), and "never".
+    let candidates = |pick: fn(&(f32, f32, bool, bool, bool)) -> f32| -> Vec<f32> {
+        let mut c: Vec<f32> = scored
+            .iter()
+            .filter(|r| r.3)
+            .map(|r| (pick(r) + 1e-4).clamp(0.05, 1.01))
+            .collect();
+        c.sort_by(|a, b| b.total_cmp(a));
+        c.truncate(allowed + 1);
+        c.push(1.01);
+        c.dedup();
+        c
+    };
+    let (stage1_candidates, gate_candidates) = (candidates(|r| r.0), candidates(|r| r.1));
+    let escalated = |r: &(f32, f32, bool, bool, bool), s: f32, g: f32| r.2 || r.0 >= s || r.1 >= g;
+    let mut best = (0usize, 1.01f32, 1.01f32);
+    for &s in &stage1_candidates {
+        for &g in &gate_candidates {
+            let ordinary = scored.iter().filter(|r| r.3 && escalated(r, s, g)).count();
+            if ordinary > allowed {
+                continue;
+            }
+            let labelled = scored.iter().filter(|r| r.4 && escalated(r, s, g)).count();
+            if labelled > best.0 {
+                best = (labelled, s, g);
+            }
+        }
+    }
+    let (_, escalate_from, gate_from) = best;
+    let mut ordinary: Vec<f32> = scored.iter().filter(|r| r.3).map(|r| r.0).collect();
+    ordinary.sort_by(|a, b| b.total_cmp(a));
+    let stands_from = ordinary
+        .get((ordinary.len() as f64 * STAGE1_STANDS_BUDGET).floor() as usize)
+        .map_or(1.0, |s| s + 1e-4)
+        .clamp(0.5, 1.0);
+    let count = |f: &dyn Fn(&(f32, f32, bool, bool, bool)) -> bool| {
+        (
+            scored.iter().filter(|r| r.3 && f(r)).count(),
+            scored.iter().filter(|r| r.4 && f(r)).count(),
+        )
+    };
+    let labelled_count = scored.iter().filter(|r| r.4).count();
+    for (what, (o, l)) in [
+        ("term hits", count(&|r| r.2)),
+        (
+            &format!("stage-1 score ≥ {escalate_from:.3}") as &str,
+            count(&|r| r.0 >= escalate_from),
+        ),
+        (
+            &format!("learned gate ≥ {gate_from:.3}"),
+            count(&|r| r.1 >= gate_from),
+        ),
+        (
+            "the gate (any of these)",
+            count(&|r| escalated(r, escalate_from, gate_from)),
+        ),
+        (
+            &format!("stage-1 score ≥ {stands_from:.3} (stands on its own)"),
+            count(&|r| r.0 >= stands_from),
+        ),
     ] {
         println!(
-            "stage-1 score ≥ {threshold:.3} {what}: {} of {} ordinary and {} of {} labelled validation messages",
-            ordinary.iter().filter(|&&s| s >= threshold).count(),
-            ordinary.len(),
-            abusive.iter().filter(|&&s| s >= threshold).count(),
-            abusive.len()
+            "validation: {what} escalates {o} of {ordinary_count} ordinary and {l} of {labelled_count} labelled messages"
         );
     }
-    Ok((escalate_from, stands_from))
+    report_gate(rows, &models, escalate_from, &gate_model, gate_from);
+    Ok((escalate_from, stands_from, gate_from))
+}
+
+/// Prints, per kind of validation message, the share the gate escalates with each cue list
+/// escalating by itself (and stage-1 scores; term hits are not counted here) and with the
+/// learned gate weighing the cues instead.
+fn report_gate(
+    rows: &[HeadRow],
+    models: &rampart_textmodel::TextModels,
+    escalate_from: f32,
+    gate_model: &LinearModel,
+    gate_from: f32,
+) {
+    let cues = Gate::english().with_uncertain_from(escalate_from);
+    let learned = cues.clone().with_learned(gate_model.clone(), gate_from);
+    let kinds: [(&str, Box<dyn Fn(&[Label], bool) -> bool>); 5] = [
+        ("ordinary", Box::new(|_, ordinary| ordinary)),
+        (
+            "threats (violence)",
+            Box::new(|labels: &[Label], _| labels.contains(&Label::Violence)),
+        ),
+        (
+            "self-harm",
+            Box::new(|labels: &[Label], _| labels.contains(&Label::SelfHarm)),
+        ),
+        (
+            "hate",
+            Box::new(|labels: &[Label], _| labels.contains(&Label::Hate)),
+        ),
+        (
+            "other non-ordinary",
+            Box::new(|labels: &[Label], ordinary| labels.is_empty() && !ordinary),
+        ),
+    ];
+    for (name, member) in kinds {
+        let texts: Vec<&str> = rows
+            .iter()
+            .filter(|(_, labels, split, ordinary)| {
+                *split == Split::Validation && member(labels, *ordinary)
+            })
+            .map(|(t, _, _, _)| t.as_str())
+            .collect();
+        let escalated = |gate: &Gate| {
+            texts
+                .iter()
+                .filter(|t| {
+                    let stage1 = rampart_textmodel::max_abuse_score(&models.score(t));
+                    !gate.reasons(t, false, false, stage1).is_empty()
+                })
+                .count()
+        };
+        println!(
+            "gate on validation {name}: {} of {} escalated with cue rules, {} with the learned gate (≥ {gate_from:.3}) instead",
+            escalated(&cues),
+            texts.len(),
+            escalated(&learned),
+        );
+    }
 }

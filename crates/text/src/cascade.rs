@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use rampart_textencoder::SentenceEncoder;
-use rampart_textmodel::{EmbeddingHeads, Gate, Reason, HEADS_FILE};
+use rampart_textmodel::{EmbeddingHeads, Gate, LinearModel, Reason, GATE_FILE, HEADS_FILE};
 use rampart_types::{ByteSpan, Evidence, EvidenceKind, Label, Signal};
 
 use crate::normalise::Normalised;
@@ -35,6 +35,8 @@ pub enum Stage2Error {
     Encoder(String),
     #[error("stage-2 heads: {0}")]
     Heads(String),
+    #[error("the learned gate: {0}")]
+    Gate(String),
     #[error("the heads were trained on {trained} but the encoder is {loaded}: run ./setup.sh to retrain")]
     EncoderMismatch { trained: String, loaded: String },
 }
@@ -76,18 +78,32 @@ impl Stage2Reading {
 }
 
 impl Stage2 {
-    /// Stage 2 from its parts.
-    pub fn new(encoder: SentenceEncoder, heads: EmbeddingHeads) -> Result<Self, Stage2Error> {
+    /// Stage 2 from its parts; `learned_gate` is required when the heads name a threshold for
+    /// it (`gate_from`).
+    pub fn new(
+        encoder: SentenceEncoder,
+        heads: EmbeddingHeads,
+        learned_gate: Option<LinearModel>,
+    ) -> Result<Self, Stage2Error> {
         if heads.encoder != encoder.name_version() {
             return Err(Stage2Error::EncoderMismatch {
                 trained: heads.encoder,
                 loaded: encoder.name_version(),
             });
         }
-        let gate = match heads.escalate_from {
+        let mut gate = match heads.escalate_from {
             Some(score) => Gate::english().with_uncertain_from(score),
             None => Gate::english(),
         };
+        match (heads.gate_from, learned_gate) {
+            (Some(from), Some(model)) => gate = gate.with_learned(model, from),
+            (Some(_), None) => {
+                return Err(Stage2Error::Gate(format!(
+                    "the heads name a threshold for {GATE_FILE} but none was given: run ./setup.sh"
+                )))
+            }
+            (None, _) => {}
+        }
         Ok(Stage2 {
             encoder,
             heads,
@@ -96,8 +112,9 @@ impl Stage2 {
     }
 
     /// Loads the encoder (`<models>/all-minilm-l6-v2/`, with the fine-tuned top layers of
-    /// `<models>/text-encoder-tuned.safetensors` when present) and the heads
-    /// (`<models>/text-heads.json`).
+    /// `<models>/text-encoder-tuned.safetensors` when present), the heads
+    /// (`<models>/text-heads.json`) and the learned gate (`<models>/text-gate.rmodel`) when
+    /// the heads were trained with one.
     pub fn load(models_dir: &Path) -> Result<Self, Stage2Error> {
         let encoder = SentenceEncoder::load_for_stage2(models_dir)
             .map_err(|e| Stage2Error::Encoder(e.to_string()))?;
@@ -108,11 +125,23 @@ impl Stage2 {
                 heads_path.display()
             ))
         })?;
-        Stage2::new(encoder, heads)
+        let learned_gate = match heads.gate_from {
+            Some(_) => {
+                let path = models_dir.join(GATE_FILE);
+                Some(LinearModel::load(&path).map_err(|e| {
+                    Stage2Error::Gate(format!(
+                        "{} ({e}); run ./setup.sh to train it",
+                        path.display()
+                    ))
+                })?)
+            }
+            None => None,
+        };
+        Stage2::new(encoder, heads, learned_gate)
     }
 
-    /// In an escalated message, a stage-1 score at or above this still stands beside the
-    /// heads' scores (above 1: never).
+    /// A stage-1 score at or above this stands on its own (beside the heads' scores where
+    /// stage 2 read the message); below it a stage-1 score only escalates (above 1: never).
     pub fn stage1_stands_from(&self) -> f32 {
         self.heads.stage1_stands_from.unwrap_or(f32::INFINITY)
     }
@@ -137,6 +166,11 @@ impl Stage2 {
     ) -> Vec<Reason> {
         self.gate
             .reasons(chunk, abuse_term_hit, profanity_hit, stage1_max)
+    }
+
+    /// The learned gate's score for a chunk of model text, when stage 2 has a learned gate.
+    pub fn learned_gate_score(&self, chunk: &str) -> Option<f32> {
+        self.gate.learned_score(chunk)
     }
 
     /// The heads' scores for a chunk of model text; `None` when the encoder fails (the text

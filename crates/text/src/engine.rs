@@ -205,6 +205,8 @@ impl TextEngine {
         let mut seen: HashSet<(Option<String>, Option<String>, Option<ByteSpan>)> = HashSet::new();
         let mut best_model_scores: Vec<(String, rampart_types::Label, f32, ByteSpan)> = Vec::new();
         let mut readings: Vec<Stage2Reading> = Vec::new();
+        // A chunk the gate escalated but the encoder could not read keeps stage 1's judgement.
+        let mut unread = false;
         let mut term_signals: Vec<Signal> = Vec::new();
         let run_models = options.models && models.is_some();
 
@@ -240,6 +242,7 @@ impl TextEngine {
                             &found,
                             &window_scores,
                             &mut readings,
+                            &mut unread,
                         );
                     }
                 });
@@ -315,13 +318,16 @@ impl TextEngine {
                 evidence.span = Some(span);
             }
             scan.models.push(model);
-            // Stage 2 read this text: its heads judge harassment and hate; stage 1's scores go
-            // into their evidence, except a score confident enough to stand on its own
-            // (`stage1_stands_from`, chosen on the validation split).
-            let stands = stage2
-                .as_deref()
-                .is_some_and(|s2| score >= s2.stage1_stands_from());
-            if !readings.is_empty() && label != rampart_types::Label::Spam && !stands {
+            // With stage 2 loaded, a stage-1 score is a reason to escalate, not a judgement:
+            // where stage 2 read the text, its heads judge and stage 1's scores go into their
+            // evidence; where the gate did not escalate it, the score was below the gate's
+            // threshold. Only a score confident enough to stand on its own
+            // (`stage1_stands_from`, chosen on the validation split) flags by itself.
+            let stands = unread
+                || stage2
+                    .as_deref()
+                    .is_none_or(|s2| score >= s2.stage1_stands_from());
+            if label != rampart_types::Label::Spam && !stands {
                 evidence.detail = Some("stage1".to_owned());
                 stage1_evidence.push(evidence);
                 continue;
@@ -382,11 +388,14 @@ fn escalate(
     found: &[Signal],
     window_scores: &[rampart_textmodel::ModelScore],
     readings: &mut Vec<Stage2Reading>,
+    unread: &mut bool,
 ) {
     let parts = chunks(model_text);
     let single = parts.len() == 1;
     for (start, end) in parts {
         if readings.len() >= MAX_ESCALATED_CHUNKS {
+            // The rest of the text is not read: stage 1's scores keep their say.
+            *unread = true;
             return;
         }
         if start >= end || end > map.len() {
@@ -419,6 +428,7 @@ fn escalate(
             continue;
         }
         let Some(scores) = stage2.read(chunk) else {
+            *unread = true;
             continue;
         };
         readings.push(Stage2Reading {

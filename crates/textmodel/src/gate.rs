@@ -11,9 +11,21 @@
 //! - the first person with a self-harm cue (`… I … pills`);
 //! - a sexual cue word.
 //!
+//! Those cue conditions escalate by themselves only when there is no learned gate. With one
+//! (what `cargo xtask train text` produces), they are its features instead:
+//! - the **learned gate** (`text-gate`, a linear model over the same word features as stage 1
+//!   plus one marker per cue condition, [`Gate::learned_input`], trained by `cargo xtask train
+//!   text` to tell ordinary messages from everything else of the functional suite) scoring at
+//!   or above a threshold chosen on the validation split. A cue list alone escalates every
+//!   ordinary message that happens to use its words (3 % of them, measured); the learned gate
+//!   weighs the cues with the words around them and generalises from every threat, self-harm
+//!   and hate template of the training split.
+//!
 //! The cue words are data (`data/gate-en.txt`), matched on whole words of the normalised text.
 
 use std::collections::HashSet;
+
+use crate::LinearModel;
 
 /// Stage-1 model scores from here up are uncertain enough to escalate.
 pub const UNCERTAIN_FROM: f32 = 0.3;
@@ -30,6 +42,8 @@ pub enum Reason {
     ViolentAct,
     SelfHarmCue,
     SexualCue,
+    /// The learned gate model scored at or above its threshold.
+    LearnedGate,
 }
 
 impl Reason {
@@ -43,6 +57,7 @@ impl Reason {
             Reason::ViolentAct => "violent_act",
             Reason::SelfHarmCue => "self_harm_cue",
             Reason::SexualCue => "sexual_cue",
+            Reason::LearnedGate => "learned_gate",
         }
     }
 }
@@ -61,6 +76,8 @@ pub struct Gate {
     /// The stage-1 score from which a message is escalated (default [`UNCERTAIN_FROM`]; the
     /// trained heads carry one chosen on the validation split).
     uncertain_from: f32,
+    /// The learned gate and the score from which it escalates.
+    learned: Option<(LinearModel, f32)>,
 }
 
 impl Default for Gate {
@@ -81,6 +98,24 @@ impl Gate {
         self
     }
 
+    /// The gate with a learned gate model that escalates a message scoring at least `from`.
+    pub fn with_learned(mut self, model: LinearModel, from: f32) -> Self {
+        self.learned = Some((model, from.clamp(0.0, 1.0)));
+        self
+    }
+
+    /// The learned gate model's score for `text` (the model text), when there is one.
+    pub fn learned_score(&self, text: &str) -> Option<f32> {
+        self.learned
+            .as_ref()
+            .map(|(model, _)| model.predict(&self.learned_input(text)))
+    }
+
+    /// `name@version` of the learned gate model, when there is one.
+    pub fn learned_name(&self) -> Option<String> {
+        self.learned.as_ref().map(|(m, _)| m.name_version())
+    }
+
     /// Parses a cue file: `[section]` lines, then one word or two-word phrase per line.
     pub fn parse(source: &str) -> Self {
         let mut gate = Gate {
@@ -93,6 +128,7 @@ impl Gate {
             sexual: HashSet::new(),
             counter_speech: Vec::new(),
             uncertain_from: UNCERTAIN_FROM,
+            learned: None,
         };
         let mut section = "";
         for line in source.lines().map(str::trim) {
@@ -139,16 +175,8 @@ impl Gate {
         gate
     }
 
-    /// The reasons to escalate `text` (normalised or raw; compared case-insensitively on whole
-    /// words and phrases of up to four words), given whether a term of an abuse label hit,
-    /// whether a profanity term hit, and the highest stage-1 model score. Empty: stay in stage 1.
-    pub fn reasons(
-        &self,
-        text: &str,
-        abuse_term_hit: bool,
-        profanity_hit: bool,
-        stage1_max: f32,
-    ) -> Vec<Reason> {
+    /// The cue reasons of `text`: which cue-list conditions hold (no term hits, no scores).
+    fn cues(&self, text: &str) -> Vec<Reason> {
         let words = words(text);
         let has = |set: &HashSet<String>| {
             (1..=MAX_PHRASE_WORDS).any(|n| {
@@ -159,27 +187,76 @@ impl Gate {
         };
         let second_person = has(&self.second_person);
         let first_person = has(&self.first_person);
+        let mut cues = Vec::new();
+        if has(&self.group) {
+            cues.push(Reason::GroupMention);
+        }
+        if second_person && has(&self.violent) {
+            cues.push(Reason::SecondPersonViolence);
+        }
+        if (first_person || second_person) && has(&self.violent_act) {
+            cues.push(Reason::ViolentAct);
+        }
+        if first_person && has(&self.self_harm) {
+            cues.push(Reason::SelfHarmCue);
+        }
+        if has(&self.sexual) {
+            cues.push(Reason::SexualCue);
+        }
+        cues
+    }
+
+    /// What the learned gate reads: the model text followed by one marker word per cue
+    /// reason that holds, so the model weighs the cue lists with the words around them
+    /// instead of each cue escalating by itself.
+    pub fn learned_input(&self, text: &str) -> String {
+        let mut input = String::with_capacity(text.len() + 64);
+        input.push_str(text);
+        for cue in self.cues(text) {
+            input.push_str(" qqcue");
+            input.push_str(&cue.as_str().replace('_', ""));
+        }
+        input
+    }
+
+    /// The reasons to escalate `text` (the model text; cue lists compared case-insensitively
+    /// on whole words and phrases of up to four words), given whether a term of an abuse label
+    /// hit, whether a profanity term hit, and the highest stage-1 model score. Empty: stay in
+    /// stage 1.
+    ///
+    /// With a learned gate, the cue lists are its features, not reasons by themselves: a
+    /// message is escalated by a term hit, a stage-1 score, or the learned gate (whose reason
+    /// is followed by the cues it saw). Without one, each cue escalates by itself.
+    pub fn reasons(
+        &self,
+        text: &str,
+        abuse_term_hit: bool,
+        profanity_hit: bool,
+        stage1_max: f32,
+    ) -> Vec<Reason> {
         let mut reasons = Vec::new();
-        if abuse_term_hit || (profanity_hit && second_person) {
+        let addressed = || {
+            let words = words(text);
+            (1..=MAX_PHRASE_WORDS).any(|n| {
+                words
+                    .windows(n)
+                    .any(|phrase| self.second_person.contains(phrase.join(" ").as_str()))
+            })
+        };
+        if abuse_term_hit || (profanity_hit && addressed()) {
             reasons.push(Reason::TermHit);
         }
         if stage1_max >= self.uncertain_from {
             reasons.push(Reason::Stage1Uncertain);
         }
-        if has(&self.group) {
-            reasons.push(Reason::GroupMention);
-        }
-        if second_person && has(&self.violent) {
-            reasons.push(Reason::SecondPersonViolence);
-        }
-        if (first_person || second_person) && has(&self.violent_act) {
-            reasons.push(Reason::ViolentAct);
-        }
-        if first_person && has(&self.self_harm) {
-            reasons.push(Reason::SelfHarmCue);
-        }
-        if has(&self.sexual) {
-            reasons.push(Reason::SexualCue);
+        match &self.learned {
+            Some((model, from)) => {
+                if model.predict(&self.learned_input(text)) >= *from {
+                    reasons.push(Reason::LearnedGate);
+                    reasons.extend(self.cues(text));
+                }
+            }
+            None => reasons.extend(self.cues(text)),
         }
         reasons
     }
@@ -265,5 +342,53 @@ mod tests {
                 0.0
             )
             .is_empty());
+    }
+
+    #[test]
+    fn with_a_learned_gate_the_cues_are_its_features_not_reasons() {
+        let gate = Gate::english();
+        // The cue markers follow the text, one per cue condition that holds.
+        let input = gate.learned_input("I hope you die in a fire");
+        assert!(
+            input.starts_with("I hope you die in a fire qqcue"),
+            "{input}"
+        );
+        assert!(input.contains("qqcuesecondpersonviolence"), "{input}");
+        assert_eq!(gate.learned_input("Add the flour."), "Add the flour.");
+        // A model that learned the second-person-violence marker, and nothing else.
+        let examples: Vec<(String, bool)> = (0..40)
+            .flat_map(|i| {
+                [
+                    (gate.learned_input(&format!("you will die {i}")), true),
+                    (gate.learned_input(&format!("the cake {i} is ready")), false),
+                ]
+            })
+            .collect();
+        let model = crate::train("gate", 1, 0, &examples, &examples, &Default::default());
+        let learned = Gate::english().with_learned(model, 0.5);
+        assert_eq!(learned.learned_name().as_deref(), Some("gate@1"));
+        let reasons = learned.reasons("you should die", false, false, 0.0);
+        assert_eq!(reasons[0], Reason::LearnedGate, "{reasons:?}");
+        assert!(
+            reasons.contains(&Reason::SecondPersonViolence),
+            "{reasons:?}"
+        );
+        // A group mention alone no longer escalates: the model never saw it as a reason.
+        let mention = "the cake for the muslims is ready";
+        assert!(learned.reasons(mention, false, false, 0.0).is_empty());
+        assert!(gate
+            .reasons(mention, false, false, 0.0)
+            .contains(&Reason::GroupMention));
+        // Term hits and stage-1 scores still escalate by themselves.
+        let plain = "the cake is ready";
+        assert!(learned.reasons(plain, false, false, 0.0).is_empty());
+        assert_eq!(
+            learned.reasons(plain, true, false, 0.0),
+            vec![Reason::TermHit]
+        );
+        assert_eq!(
+            learned.reasons(plain, false, false, 0.9),
+            vec![Reason::Stage1Uncertain]
+        );
     }
 }

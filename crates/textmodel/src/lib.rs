@@ -62,6 +62,8 @@ pub const TOXICITY_FILE: &str = "text-toxicity.rmodel";
 pub const HATE_FILE: &str = "text-hate.rmodel";
 pub const SPAM_FILE: &str = "text-spam.rmodel";
 pub const SELF_HARM_FILE: &str = "text-self-harm.rmodel";
+/// The learned escalation gate of stage 2 (see [`gate`]).
+pub const GATE_FILE: &str = "text-gate.rmodel";
 
 /// The stage-1 text models, sharing one feature extraction per text.
 #[derive(Debug, Clone)]
