@@ -183,7 +183,11 @@ fn a_policy_switch_turns_stage_2_off() {
 }
 
 /// The cascade's figures on the test split may not fall below what this version measured
-/// (MODELS.md). These are regression floors, not the goals: `rampart eval text` prints
+/// (MODELS.md), less a margin for retraining (fine-tuning is not bit-for-bit repeatable; two
+/// runs of the same code differed by up to 0.03). The suite grew on 2026-12-08 by 332 harder
+/// templates (veiled threats, places and times, emoji), which moved the recall floors down with
+/// the measured figures (hate 0.75 → 0.71, threats 0.66 → 0.63 with the same models' design).
+/// These are regression floors, not the goals: `rampart eval text` prints
 /// each figure beside its goal (benign ≤ 0.001, Scunthorpe ≤ 0.01, hate recall ≥ 0.85 with
 /// non-hateful flagged ≤ 0.10, threat and self-harm-intent recall ≥ 0.95, escalation ≤ 0.03),
 /// and the goals not yet met are listed in MODELS.md.
@@ -218,7 +222,7 @@ fn the_cascade_keeps_its_measured_figures_on_the_test_split() {
     at_most("benign sentences flagged", 0.02);
     at_most("scunthorpe sentences flagged", 0.05);
     at_most("non-hateful group cases flagged", 0.15);
-    at_most("ordinary messages escalated", 0.08);
+    at_most("ordinary messages escalated", 0.075);
     at_most("everyday SMS (ham) flagged", 0.03);
     let mut at_least = |name: &str, limit: f64| {
         let v = figure("cascade", name);
@@ -226,9 +230,9 @@ fn the_cascade_keeps_its_measured_figures_on_the_test_split() {
             failures.push(format!("{name}: {v:.4} < {limit}"));
         }
     };
-    at_least("hateful cases with hate", 0.70);
-    at_least("threats with violence", 0.60);
-    at_least("self-harm intent with self_harm", 0.62);
+    at_least("hateful cases with hate", 0.66);
+    at_least("threats with violence", 0.58);
+    at_least("self-harm intent with self_harm", 0.65);
     // The cascade is better than stage 1 alone where stage 2 is meant to help.
     assert!(
         figure("cascade", "benign sentences flagged")

@@ -26,9 +26,12 @@ pub const HEADS_FILE: &str = "text-heads.json";
 /// The score a head's operating point is mapped to (the default review threshold).
 pub const OPERATING_SCORE: f32 = 0.4;
 
-/// The share of ordinary validation messages the gate may escalate (cue lists, term hits,
-/// stage-1 scores and the learned gate together; issue 16's goal is 3 % of everyday messages).
-pub const ESCALATION_BUDGET: f64 = 0.025;
+/// The share of ordinary validation messages the gate may escalate (term hits, stage-1 scores
+/// and the learned gate together). Issue 16's goal is 3 % of everyday messages; at 2.5 % on
+/// validation (3.4 % on the test split) the gate loses about 0.07 of threat recall against the
+/// cue lists it replaced, at 5 % (6.5 % on test, where the cue lists read 8.9 %) it keeps their
+/// recall: catching threats comes first (MODELS.md has the frontier).
+pub const ESCALATION_BUDGET: f64 = 0.05;
 
 /// The share of ordinary validation messages whose stage-1 score may stand in an escalated
 /// message.
