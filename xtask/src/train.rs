@@ -406,6 +406,23 @@ fn train_heads(
     Ok(())
 }
 
+/// One validation message as the gate's threshold search sees it.
+struct GateRow {
+    /// The highest stage-1 abuse score.
+    stage1: f32,
+    /// The learned gate's score.
+    learned: f32,
+    /// Escalated by a term hit whatever the thresholds.
+    by_terms: bool,
+    /// An ordinary message (benign, Scunthorpe-style, everyday SMS).
+    ordinary: bool,
+    /// A message with at least one label.
+    labelled: bool,
+}
+
+/// Which validation messages a line of the gate report counts: (labels, ordinary) → member.
+type KindFilter = Box<dyn Fn(&[Label], bool) -> bool>;
+
 /// Three thresholds chosen on the validation split, with the stage-1 models and the learned
 /// gate just trained into `out_dir` (rows are (model text, labels, split, ordinary)):
 /// - the stage-1 score and the learned gate's score from which the gate escalates: together
@@ -426,8 +443,7 @@ fn stage1_thresholds(out_dir: &Path, rows: &[HeadRow]) -> Result<(f32, f32, f32)
     // Term hits, the one reason that escalates beside the two scores (the cue lists are the
     // learned gate's features).
     let cues = Gate::english().with_uncertain_from(1.0);
-    // (stage-1 score, learned gate score, escalated by a term hit, ordinary, labelled)
-    let scored: Vec<(f32, f32, bool, bool, bool)> = rows
+    let scored: Vec<GateRow> = rows
         .iter()
         .filter(|(_, _, split, _)| *split == Split::Validation)
         .map(|(text, labels, _, ordinary)| {
@@ -440,16 +456,16 @@ fn stage1_thresholds(out_dir: &Path, rows: &[HeadRow]) -> Result<(f32, f32, f32)
             let by_terms = cues
                 .reasons(text, abuse, profanity, 0.0)
                 .contains(&Reason::TermHit);
-            (
+            GateRow {
                 stage1,
-                gate_model.predict(&cues.learned_input(text)),
+                learned: gate_model.predict(&cues.learned_input(text)),
                 by_terms,
-                *ordinary,
-                !labels.is_empty(),
-            )
+                ordinary: *ordinary,
+                labelled: !labels.is_empty(),
+            }
         })
         .collect();
-    let ordinary_count = scored.iter().filter(|r| r.3).count();
+    let ordinary_count = scored.iter().filter(|r| r.ordinary).count();
     // RAMPART_ESCALATION_BUDGET overrides the budget for experiments.
     let budget = std::env::var("RAMPART_ESCALATION_BUDGET")
         .ok()
@@ -458,10 +474,10 @@ fn stage1_thresholds(out_dir: &Path, rows: &[HeadRow]) -> Result<(f32, f32, f32)
     let allowed = (ordinary_count as f64 * budget).floor() as usize;
     // Candidate thresholds: just above each of the highest-scoring ordinary messages (a lower
     // threshold alone escalates more than the budget), and "never".
-    let candidates = |pick: fn(&(f32, f32, bool, bool, bool)) -> f32| -> Vec<f32> {
+    let candidates = |pick: fn(&GateRow) -> f32| -> Vec<f32> {
         let mut c: Vec<f32> = scored
             .iter()
-            .filter(|r| r.3)
+            .filter(|r| r.ordinary)
             .map(|r| (pick(r) + 1e-4).clamp(0.05, 1.01))
             .collect();
         c.sort_by(|a, b| b.total_cmp(a));
@@ -470,44 +486,55 @@ fn stage1_thresholds(out_dir: &Path, rows: &[HeadRow]) -> Result<(f32, f32, f32)
         c.dedup();
         c
     };
-    let (stage1_candidates, gate_candidates) = (candidates(|r| r.0), candidates(|r| r.1));
-    let escalated = |r: &(f32, f32, bool, bool, bool), s: f32, g: f32| r.2 || r.0 >= s || r.1 >= g;
+    let (stage1_candidates, gate_candidates) =
+        (candidates(|r| r.stage1), candidates(|r| r.learned));
+    let escalated = |r: &GateRow, s: f32, g: f32| r.by_terms || r.stage1 >= s || r.learned >= g;
     let mut best = (0usize, 1.01f32, 1.01f32);
     for &s in &stage1_candidates {
         for &g in &gate_candidates {
-            let ordinary = scored.iter().filter(|r| r.3 && escalated(r, s, g)).count();
+            let ordinary = scored
+                .iter()
+                .filter(|r| r.ordinary && escalated(r, s, g))
+                .count();
             if ordinary > allowed {
                 continue;
             }
-            let labelled = scored.iter().filter(|r| r.4 && escalated(r, s, g)).count();
+            let labelled = scored
+                .iter()
+                .filter(|r| r.labelled && escalated(r, s, g))
+                .count();
             if labelled > best.0 {
                 best = (labelled, s, g);
             }
         }
     }
     let (_, escalate_from, gate_from) = best;
-    let mut ordinary: Vec<f32> = scored.iter().filter(|r| r.3).map(|r| r.0).collect();
+    let mut ordinary: Vec<f32> = scored
+        .iter()
+        .filter(|r| r.ordinary)
+        .map(|r| r.stage1)
+        .collect();
     ordinary.sort_by(|a, b| b.total_cmp(a));
     let stands_from = ordinary
         .get((ordinary.len() as f64 * STAGE1_STANDS_BUDGET).floor() as usize)
         .map_or(1.0, |s| s + 1e-4)
         .clamp(0.5, 1.0);
-    let count = |f: &dyn Fn(&(f32, f32, bool, bool, bool)) -> bool| {
+    let count = |f: &dyn Fn(&GateRow) -> bool| {
         (
-            scored.iter().filter(|r| r.3 && f(r)).count(),
-            scored.iter().filter(|r| r.4 && f(r)).count(),
+            scored.iter().filter(|r| r.ordinary && f(r)).count(),
+            scored.iter().filter(|r| r.labelled && f(r)).count(),
         )
     };
-    let labelled_count = scored.iter().filter(|r| r.4).count();
+    let labelled_count = scored.iter().filter(|r| r.labelled).count();
     for (what, (o, l)) in [
-        ("term hits", count(&|r| r.2)),
+        ("term hits", count(&|r| r.by_terms)),
         (
             &format!("stage-1 score ≥ {escalate_from:.3}") as &str,
-            count(&|r| r.0 >= escalate_from),
+            count(&|r| r.stage1 >= escalate_from),
         ),
         (
             &format!("learned gate ≥ {gate_from:.3}"),
-            count(&|r| r.1 >= gate_from),
+            count(&|r| r.learned >= gate_from),
         ),
         (
             "the gate (any of these)",
@@ -515,7 +542,7 @@ fn stage1_thresholds(out_dir: &Path, rows: &[HeadRow]) -> Result<(f32, f32, f32)
         ),
         (
             &format!("stage-1 score ≥ {stands_from:.3} (stands on its own)"),
-            count(&|r| r.0 >= stands_from),
+            count(&|r| r.stage1 >= stands_from),
         ),
     ] {
         println!(
@@ -538,7 +565,7 @@ fn report_gate(
 ) {
     let cues = Gate::english().with_uncertain_from(escalate_from);
     let learned = cues.clone().with_learned(gate_model.clone(), gate_from);
-    let kinds: [(&str, Box<dyn Fn(&[Label], bool) -> bool>); 5] = [
+    let kinds: [(&str, KindFilter); 5] = [
         ("ordinary", Box::new(|_, ordinary| ordinary)),
         (
             "threats (violence)",
