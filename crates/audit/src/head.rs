@@ -4,6 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::entry::{parse_digest, validate_tenant, MAX_TS_MS};
 use crate::AuditError;
@@ -93,98 +96,44 @@ fn field<'a>(word: &'a str, name: &str) -> Result<&'a str, AuditError> {
         .ok_or_else(|| AuditError::InvalidHead(format!("expected `{name}=…`, found {word:?}")))
 }
 
+#[cfg(test)]
 const MS_PER_DAY: i64 = 86_400_000;
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since the epoch.
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the published form of a head's time.
+const TS_FORMAT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+/// The same without the milliseconds, accepted when parsing.
+const TS_FORMAT_SECONDS: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since the epoch (the bare number of
+/// milliseconds for a time outside the calendar's range, which a valid head never has).
 struct Rfc3339(i64);
 
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (year, month, day) = civil_from_days(self.0.div_euclid(MS_PER_DAY));
-        let ms = self.0.rem_euclid(MS_PER_DAY);
-        let (h, m, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{frac:03}Z"
-        )
+        let text = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .ok()
+            .and_then(|t| t.format(TS_FORMAT).ok());
+        match text {
+            Some(text) => f.write_str(&text),
+            None => write!(f, "{}", self.0),
+        }
     }
 }
 
 /// Milliseconds since the epoch for `YYYY-MM-DDTHH:MM:SS[.mmm]Z` between
 /// 1970 and 9999 (no leap seconds, no offsets other than `Z`).
 fn parse_rfc3339(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let digits = b.get(range)?;
-        digits.iter().all(u8::is_ascii_digit).then(|| {
-            digits
-                .iter()
-                .fold(0, |acc, d| acc * 10 + i64::from(d - b'0'))
-        })
-    };
-    let frac = match b.len() {
-        20 => 0,
-        24 if b[19] == b'.' => num(20..23)?,
+    let format = match text.len() {
+        20 => TS_FORMAT_SECONDS,
+        24 => TS_FORMAT,
         _ => return None,
     };
-    let separators = [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (b.len() - 1, b'Z'),
-    ];
-    if separators.iter().any(|&(i, c)| b[i] != c) {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, m, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let valid = (1..=12).contains(&month)
-        && (1..=days_in_month(year, month)).contains(&day)
-        && h < 24
-        && m < 60
-        && s < 60;
-    if !valid {
-        return None;
-    }
-    let ms = days_from_civil(year, month, day) * MS_PER_DAY + ((h * 60 + m) * 60 + s) * 1000 + frac;
+    let t = PrimitiveDateTime::parse(text, format).ok()?.assume_utc();
+    let ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()?;
     (0..=MAX_TS_MS).contains(&ms).then_some(ms)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-// Howard Hinnant's proleptic Gregorian calendar algorithms
-// (http://howardhinnant.github.io/date_algorithms.html).
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

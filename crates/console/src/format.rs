@@ -1,66 +1,35 @@
 //! Formatting of times, durations, counts and URL parts for display.
 
 use maud::{html, Markup};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::OffsetDateTime;
 
-const MS_PER_DAY: i64 = 86_400_000;
+/// `YYYY-MM-DD HH:MM:SS UTC`, for people.
+const UTC_FORMAT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
 
-/// A UTC date and time of day, broken down from Unix milliseconds.
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: i64,
-    minute: i64,
-    second: i64,
-}
+/// RFC 3339 to the second, `YYYY-MM-DDTHH:MM:SSZ`, for machines.
+const ISO_FORMAT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
-impl Civil {
-    fn from_unix_ms(ms: i64) -> Civil {
-        let days = ms.div_euclid(MS_PER_DAY);
-        let secs_of_day = ms.rem_euclid(MS_PER_DAY) / 1000;
-        let (year, month, day) = civil_from_days(days);
-        Civil {
-            year,
-            month,
-            day,
-            hour: secs_of_day / 3600,
-            minute: secs_of_day / 60 % 60,
-            second: secs_of_day % 60,
-        }
-    }
-}
-
-/// The proleptic Gregorian date of a day counted from 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// Unix milliseconds in `format`, UTC; the bare number of milliseconds for a time
+/// outside the years -9999..=9999.
+fn format_unix_ms(ms: i64, format: &[BorrowedFormatItem<'_>]) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_else(|| format!("{ms} ms"))
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for Unix milliseconds.
 pub fn format_utc(ms: i64) -> String {
-    let c = Civil::from_unix_ms(ms);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
+    format_unix_ms(ms, UTC_FORMAT)
 }
 
 /// RFC 3339 `YYYY-MM-DDTHH:MM:SSZ`, for `<time datetime>`.
 pub(crate) fn format_iso(ms: i64) -> String {
-    let c = Civil::from_unix_ms(ms);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
+    format_unix_ms(ms, ISO_FORMAT)
 }
 
 /// A coarse age or duration: "45 s", "3 min", "2 h", "5 d". Negative

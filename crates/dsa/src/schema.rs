@@ -512,14 +512,22 @@ pub struct Date(String);
 impl Date {
     /// The date `year-month-day`, if it exists in the proleptic Gregorian calendar.
     pub fn ymd(year: u16, month: u8, day: u8) -> Option<Date> {
-        (year <= 9999 && (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month))
+        let month_ = time::Month::try_from(month).ok()?;
+        (year <= 9999 && time::Date::from_calendar_date(i32::from(year), month_, day).is_ok())
             .then(|| Date(format!("{year:04}-{month:02}-{day:02}")))
     }
 
     /// The UTC date `days` days after 1970-01-01 (negative: before).
     pub fn from_unix_days(days: i64) -> Option<Date> {
-        let (y, m, d) = civil_from_days(days);
-        Date::ymd(u16::try_from(y).ok()?, m, d)
+        let date = time::Date::from_julian_day(
+            i32::try_from(days.checked_add(i64::from(UNIX_EPOCH_JULIAN_DAY))?).ok()?,
+        )
+        .ok()?;
+        Date::ymd(
+            u16::try_from(date.year()).ok()?,
+            date.month().into(),
+            date.day(),
+        )
     }
 
     /// The text as given.
@@ -563,29 +571,8 @@ impl fmt::Display for Date {
     }
 }
 
-fn days_in_month(year: u16, month: u8) -> u8 {
-    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
-    match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Howard Hinnant's `civil_from_days`: the Gregorian date `z` days after 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u8, u8) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i32 = time::macros::date!(1970 - 01 - 01).to_julian_day();
 
 /// `content_id`: identifiers of the content in other systems. The API knows one key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -246,21 +246,12 @@ fn human_statement_of(
 
 /// Unix milliseconds at 00:00 UTC of a `YYYY-MM-DD` day.
 fn day_start(field: &str, text: &str) -> Result<UnixMillis, ApiError> {
-    let (y, m, d) = Date::from(text)
-        .parts()
-        .ok_or_else(|| ApiError::invalid(field, format!("{field} must be a date YYYY-MM-DD")))?;
-    Ok(days_from_civil(i64::from(y), i64::from(m), i64::from(d)) * DAY_MS)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let invalid = || ApiError::invalid(field, format!("{field} must be a date YYYY-MM-DD"));
+    let (y, m, d) = Date::from(text).parts().ok_or_else(invalid)?;
+    let date = time::Month::try_from(m)
+        .and_then(|m| time::Date::from_calendar_date(i32::from(y), m, d))
+        .map_err(|_| invalid())?;
+    Ok(date.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
 /// `<recorded_at ms>:<verdict id>`, as `next` gives it.
@@ -557,7 +548,8 @@ mod tests {
             ((2024, 5, 1), 19_844),
             ((1969, 12, 31), -1),
         ] {
-            assert_eq!(days_from_civil(ymd.0, ymd.1, ymd.2), days, "{ymd:?}");
+            let text = format!("{:04}-{:02}-{:02}", ymd.0, ymd.1, ymd.2);
+            assert_eq!(day_start("from", &text).unwrap(), days * DAY_MS, "{ymd:?}");
             assert_eq!(
                 Date::from_unix_days(days).unwrap().parts(),
                 Some((ymd.0 as u16, ymd.1 as u8, ymd.2 as u8))
