@@ -183,10 +183,11 @@ fn a_policy_switch_turns_stage_2_off() {
 }
 
 /// The cascade's figures on the test split may not fall below what this version measured
-/// (MODELS.md), less a margin of about 0.04 for retraining on other machines (the fine-tuning's
-/// float sums may round differently with other thread counts or CPUs). The suite grew on 2026-12-08 by 332 harder
-/// templates (veiled threats, places and times, emoji), which moved the recall floors down with
-/// the measured figures (hate 0.75 → 0.71, threats 0.66 → 0.63 with the same models' design).
+/// (MODELS.md), less a margin of about 0.04 for retraining on other machines (the
+/// fine-tuning's float sums may round differently with other thread counts or CPUs). The suite
+/// grew on 2026-12-08 by 332 harder templates (veiled threats, places and times, emoji), which
+/// moved the recall floors down with the measured figures (hate 0.75 → 0.71, threats
+/// 0.66 → 0.63 with the same models' design).
 /// These are regression floors, not the goals: `rampart eval text` prints
 /// each figure beside its goal (benign ≤ 0.001, Scunthorpe ≤ 0.01, hate recall ≥ 0.85 with
 /// non-hateful flagged ≤ 0.10, threat and self-harm-intent recall ≥ 0.95, escalation ≤ 0.03),
