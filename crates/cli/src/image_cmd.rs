@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use rampart_image::{content_hashes, decode_for_pdq, Limits};
-use rampart_types::{ErrorCode, Suggestion};
+use rampart_types::ErrorCode;
 
 use crate::datadir::DataDir;
-use crate::scan::{report_failure, stop_exit, write_json, FileVerdict, Input};
+use crate::scan::judge_files;
 use crate::FailOn;
 
 #[derive(Args)]
@@ -35,43 +35,13 @@ pub fn scan_image(data: &Path, args: ImageArgs) -> Result<ExitCode> {
     let dir = DataDir::new(data);
     let policy = dir.policy(args.policy.as_deref())?;
     let moderator = dir.image_moderator(policy)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut worst = Suggestion::Pass;
-    let mut failures = 0;
-    for file in &args.files {
-        let result = read_capped(file, moderator.limits.max_bytes).and_then(|bytes| {
+    judge_files(&args.files, args.fail_on, |file| {
+        read_capped(file, moderator.limits.max_bytes).and_then(|bytes| {
             moderator
                 .verdict(&bytes, args.client_id.clone())
                 .map_err(|e| (e.code(), e.to_string()))
-        });
-        let written = match result {
-            Ok(verdict) => {
-                worst = worst.max(verdict.suggestion);
-                let file = file.display().to_string();
-                write_json(
-                    &mut out,
-                    &FileVerdict {
-                        file,
-                        verdict: &verdict,
-                    },
-                )?
-            }
-            Err((code, message)) => {
-                failures += 1;
-                report_failure(&mut out, Input::File(file), code, &message)?
-            }
-        };
-        if !written {
-            return Ok(stop_exit(failures, worst, args.fail_on));
-        }
-    }
-    out.flush().ok();
-    if failures > 0 {
-        eprintln!("rampart: {failures} file(s) could not be moderated (see the error lines)");
-        return Ok(ExitCode::from(2));
-    }
-    Ok(crate::exit_for(worst, args.fail_on))
+        })
+    })
 }
 
 /// Reads a file, refusing it before reading when it is larger than `max` bytes. The error's

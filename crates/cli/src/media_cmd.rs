@@ -11,11 +11,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rampart_media::video::VideoLimits;
 use rampart_media::vpdq::{format_line, hash_video, VpdqOptions};
-use rampart_types::{ErrorCode, Suggestion, Verdict};
+use rampart_types::{ErrorCode, Verdict};
 use sha2::{Digest, Sha256};
 
 use crate::datadir::DataDir;
-use crate::scan::{report_failure, stop_exit, write_json, FileVerdict, Input};
+use crate::scan::judge_files;
 use crate::FailOn;
 
 #[derive(Args)]
@@ -48,44 +48,11 @@ pub fn scan_media(data: &Path, kind: MediaKind, args: MediaArgs) -> Result<ExitC
     let dir = DataDir::new(data);
     let policy = dir.policy(args.policy.as_deref())?;
     let moderator = dir.media_moderator(policy)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut worst = Suggestion::Pass;
-    let mut failures = 0;
-    for file in &args.files {
-        let result = match file_sha256(file) {
-            Ok(sha256) => moderate_file(&moderator, kind, file, sha256, args.client_id.clone())
-                .map_err(|e| (e.code(), e.to_string())),
-            Err(e) => Err((ErrorCode::InvalidRequest, e.to_string())),
-        };
-        let written = match result {
-            Ok(verdict) => {
-                worst = worst.max(verdict.suggestion);
-                let file = file.display().to_string();
-                write_json(
-                    &mut out,
-                    &FileVerdict {
-                        file,
-                        verdict: &verdict,
-                    },
-                )?
-            }
-            Err((code, message)) => {
-                failures += 1;
-                report_failure(&mut out, Input::File(file), code, &message)?
-            }
-        };
-        // Each line as soon as its file is done: the next may take minutes.
-        out.flush().ok();
-        if !written {
-            return Ok(stop_exit(failures, worst, args.fail_on));
-        }
-    }
-    if failures > 0 {
-        eprintln!("rampart: {failures} file(s) could not be moderated (see the error lines)");
-        return Ok(ExitCode::from(2));
-    }
-    Ok(crate::exit_for(worst, args.fail_on))
+    judge_files(&args.files, args.fail_on, |file| match file_sha256(file) {
+        Ok(sha256) => moderate_file(&moderator, kind, file, sha256, args.client_id.clone())
+            .map_err(|e| (e.code(), e.to_string())),
+        Err(e) => Err((ErrorCode::InvalidRequest, e.to_string())),
+    })
 }
 
 /// One file's verdict, with a progress bar on a terminal.

@@ -240,6 +240,49 @@ pub(crate) fn report_failure(
     write_json(out, &ErrorLine { file, line, error })
 }
 
+/// Judges files one by one with `judge` and prints one line per file, in order, as soon as it
+/// is done (the next may take minutes): its verdict with `file`, or its error line (also on
+/// stderr). A failed file does not stop the others; the exit is 2 when any failed, else by
+/// `fail_on`. Stops early, with the exit so far, when stdout is closed.
+pub(crate) fn judge_files(
+    files: &[PathBuf],
+    fail_on: Option<FailOn>,
+    mut judge: impl FnMut(&Path) -> std::result::Result<rampart_types::Verdict, (ErrorCode, String)>,
+) -> Result<ExitCode> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut worst = Suggestion::Pass;
+    let mut failures = 0;
+    for file in files {
+        let written = match judge(file) {
+            Ok(verdict) => {
+                worst = worst.max(verdict.suggestion);
+                let file = file.display().to_string();
+                write_json(
+                    &mut out,
+                    &FileVerdict {
+                        file,
+                        verdict: &verdict,
+                    },
+                )?
+            }
+            Err((code, message)) => {
+                failures += 1;
+                report_failure(&mut out, Input::File(file), code, &message)?
+            }
+        };
+        out.flush().ok();
+        if !written {
+            return Ok(stop_exit(failures, worst, fail_on));
+        }
+    }
+    if failures > 0 {
+        eprintln!("rampart: {failures} file(s) could not be moderated (see the error lines)");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(crate::exit_for(worst, fail_on))
+}
+
 /// The output line of an input that got no verdict (fields in this order).
 #[derive(serde::Serialize)]
 struct ErrorLine<'a> {
