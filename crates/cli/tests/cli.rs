@@ -1,31 +1,15 @@
 //! End-to-end tests: the real `rampart` binary, its stdout JSON and its exit codes.
 
-use std::io::Write;
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
+/// `rampart --data DATA ARGS…`, with `stdin` (or nothing) as its standard input.
 fn rampart(data: &std::path::Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("rampart starts");
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.map(<[u8]>::to_vec);
-    let writer = std::thread::spawn(move || {
-        if let Some(bytes) = input {
-            let _ = pipe.write_all(&bytes);
-        }
-    });
-    let out = child.wait_with_output().expect("rampart runs");
-    writer.join().unwrap();
-    out
+    common::rampart_stdin(data, args, stdin.unwrap_or_default())
 }
 
 fn data_dir(name: &str) -> PathBuf {
