@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use rampart_hashbank::{
     BankConfig, BankError, BankKind, BankSet, Batch, Entry, EntryHash, ImportFormat, ImportOptions,
 };
@@ -44,44 +44,7 @@ pub enum HashFormat {
 #[derive(Subcommand)]
 pub enum BankAction {
     /// Add images (or, with --hashes, a hash list) to a bank, creating it if needed.
-    Add {
-        /// Bank name: 1-64 of a-z, 0-9, '_' and '-'.
-        bank: String,
-        /// What a match means (`sexual_minors`, `terrorism`, `custom:<name>` …); required when
-        /// the bank is new.
-        #[arg(long)]
-        label: Option<String>,
-        /// Match distance for a new PDQ bank (default 31).
-        #[arg(long)]
-        threshold: Option<u32>,
-        /// Minimum PDQ quality for a new bank (default 50).
-        #[arg(long)]
-        min_quality: Option<u8>,
-        /// Match rotated and mirrored copies too (new PDQ bank).
-        #[arg(long)]
-        dihedral: bool,
-        /// Kind of a new bank (default: what the --hashes list holds, else pdq; a list of
-        /// bare 64-digit hashes is taken for PDQ: give --kind exact for SHA-256 digests).
-        #[arg(long, value_enum)]
-        kind: Option<KindArg>,
-        /// A note stored with each entry (default: the file name).
-        #[arg(long)]
-        note: Option<String>,
-        /// Add hashes below the bank's minimum quality.
-        #[arg(long)]
-        force: bool,
-        /// Import hashes from this file instead of hashing images.
-        #[arg(long)]
-        hashes: Option<PathBuf>,
-        /// Format of --hashes.
-        #[arg(long, value_enum, default_value = "auto")]
-        format: HashFormat,
-        /// With --hashes: skip bad lines (reported on stderr) instead of refusing the file.
-        #[arg(long)]
-        lenient: bool,
-        /// Images to add.
-        files: Vec<PathBuf>,
-    },
+    Add(AddArgs),
     /// List banks, or the entries of one bank.
     List { bank: Option<String> },
     /// Remove entries from a bank, or the whole bank with --all.
@@ -101,18 +64,43 @@ pub enum BankAction {
 }
 
 /// The arguments of `bank add`.
-struct AddArgs {
+#[derive(Args)]
+pub struct AddArgs {
+    /// Bank name: 1-64 of a-z, 0-9, '_' and '-'.
     bank: String,
+    /// What a match means (`sexual_minors`, `terrorism`, `custom:<name>` …); required when
+    /// the bank is new.
+    #[arg(long)]
     label: Option<String>,
+    /// Match distance for a new PDQ bank (default 31).
+    #[arg(long)]
     threshold: Option<u32>,
+    /// Minimum PDQ quality for a new bank (default 50).
+    #[arg(long)]
     min_quality: Option<u8>,
+    /// Match rotated and mirrored copies too (new PDQ bank).
+    #[arg(long)]
     dihedral: bool,
+    /// Kind of a new bank (default: what the --hashes list holds, else pdq; a list of
+    /// bare 64-digit hashes is taken for PDQ: give --kind exact for SHA-256 digests).
+    #[arg(long, value_enum)]
     kind: Option<KindArg>,
+    /// A note stored with each entry (default: the file name).
+    #[arg(long)]
     note: Option<String>,
+    /// Add hashes below the bank's minimum quality.
+    #[arg(long)]
     force: bool,
+    /// Import hashes from this file instead of hashing images.
+    #[arg(long)]
     hashes: Option<PathBuf>,
+    /// Format of --hashes.
+    #[arg(long, value_enum, default_value = "auto")]
     format: HashFormat,
+    /// With --hashes: skip bad lines (reported on stderr) instead of refusing the file.
+    #[arg(long)]
     lenient: bool,
+    /// Images to add.
     files: Vec<PathBuf>,
 }
 
@@ -252,36 +240,7 @@ pub fn run(data: &Path, action: BankAction) -> Result<()> {
     let dir = DataDir::new(data);
     let mut banks = dir.banks()?;
     match action {
-        BankAction::Add {
-            bank,
-            label,
-            threshold,
-            min_quality,
-            dihedral,
-            kind,
-            note,
-            force,
-            hashes,
-            format,
-            lenient,
-            files,
-        } => add(
-            &mut banks,
-            AddArgs {
-                bank,
-                label,
-                threshold,
-                min_quality,
-                dihedral,
-                kind,
-                note,
-                force,
-                hashes,
-                format,
-                lenient,
-                files,
-            },
-        )?,
+        BankAction::Add(args) => add(&mut banks, args)?,
         BankAction::List { bank: None } => {
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
