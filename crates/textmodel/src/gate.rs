@@ -210,13 +210,7 @@ impl Gate {
     /// reason that holds, so the model weighs the cue lists with the words around them
     /// instead of each cue escalating by itself.
     pub fn learned_input(&self, text: &str) -> String {
-        let mut input = String::with_capacity(text.len() + 64);
-        input.push_str(text);
-        for cue in self.cues(text) {
-            input.push_str(" qqcue");
-            input.push_str(&cue.as_str().replace('_', ""));
-        }
-        input
+        marked(text, &self.cues(text))
     }
 
     /// The reasons to escalate `text` (the model text; cue lists compared case-insensitively
@@ -251,9 +245,10 @@ impl Gate {
         }
         match &self.learned {
             Some((model, from)) => {
-                if model.predict(&self.learned_input(text)) >= *from {
+                let cues = self.cues(text);
+                if model.predict(&marked(text, &cues)) >= *from {
                     reasons.push(Reason::LearnedGate);
-                    reasons.extend(self.cues(text));
+                    reasons.extend(cues);
                 }
             }
             None => reasons.extend(self.cues(text)),
@@ -272,6 +267,17 @@ impl Gate {
     pub fn counter_speech_frames(&self) -> usize {
         self.counter_speech.len()
     }
+}
+
+/// `text` followed by one marker word per cue (what the learned gate reads).
+fn marked(text: &str, cues: &[Reason]) -> String {
+    let mut input = String::with_capacity(text.len() + 32 * cues.len());
+    input.push_str(text);
+    for cue in cues {
+        input.push_str(" qqcue");
+        input.push_str(&cue.as_str().replace('_', ""));
+    }
+    input
 }
 
 /// Longest cue phrase, in words.
